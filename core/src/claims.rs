@@ -1,0 +1,306 @@
+//! Typed, borrowed views of a token's header and claims.
+
+use crate::error::{Error, ErrorKind};
+use crate::json::{Array, JsonStr, Object, Value};
+use crate::keys::Algorithm;
+
+/// The protected header of a token, borrowed from its decoded JSON.
+#[derive(Clone, Copy, Debug)]
+pub struct Header<'a> {
+    obj: Object<'a>,
+    alg: Algorithm,
+}
+
+impl<'a> Header<'a> {
+    pub(crate) fn new(obj: Object<'a>, alg: Algorithm) -> Self {
+        Header { obj, alg }
+    }
+
+    /// The signature algorithm (already checked against the policy).
+    #[must_use]
+    pub fn alg(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// The key id, if present as a string.
+    #[must_use]
+    pub fn kid(&self) -> Option<JsonStr<'a>> {
+        self.obj.get("kid").and_then(|v| v.as_str())
+    }
+
+    /// The header `typ` (informational only: it is never checked).
+    #[must_use]
+    pub fn typ(&self) -> Option<JsonStr<'a>> {
+        self.obj.get("typ").and_then(|v| v.as_str())
+    }
+
+    /// The whole header object.
+    #[must_use]
+    pub fn object(&self) -> Object<'a> {
+        self.obj
+    }
+
+    /// The decoded header JSON text.
+    #[must_use]
+    pub fn as_json(&self) -> &'a str {
+        self.obj.as_json()
+    }
+}
+
+/// `aud`: one string or an array of strings (RFC 7519 §4.1.3).
+#[derive(Clone, Copy, Debug)]
+pub enum Audience<'a> {
+    /// A single audience.
+    One(JsonStr<'a>),
+    /// Several audiences (every element is a string).
+    Many(Array<'a>),
+}
+
+impl<'a> Audience<'a> {
+    /// The audience values.
+    pub fn iter(&self) -> impl Iterator<Item = JsonStr<'a>> + 'a {
+        let (one, many) = match *self {
+            Audience::One(s) => (Some(s), None),
+            Audience::Many(a) => (None, Some(a)),
+        };
+        one.into_iter().chain(
+            many.into_iter()
+                .flat_map(|a| a.iter().filter_map(|v| v.as_str())),
+        )
+    }
+
+    /// True when `aud` contains `name` exactly.
+    #[must_use]
+    pub fn contains(&self, name: &str) -> bool {
+        self.iter().any(|a| a.eq_str(name))
+    }
+}
+
+/// The payload of a verified token: typed access to the registered and Keycloak claims,
+/// plus every other member through [`get`](Claims::get).
+#[derive(Clone, Copy, Debug)]
+pub struct Claims<'a> {
+    obj: Object<'a>,
+    exp: Option<u64>,
+    nbf: Option<u64>,
+    iat: Option<u64>,
+    iss: Option<JsonStr<'a>>,
+    sub: Option<JsonStr<'a>>,
+    aud: Option<Audience<'a>>,
+    typ: Option<JsonStr<'a>>,
+    azp: Option<JsonStr<'a>>,
+    scope: Option<JsonStr<'a>>,
+    realm_roles: Option<Array<'a>>,
+    resource_access: Option<Object<'a>>,
+}
+
+fn bad_json(message: &'static str) -> Error {
+    Error::new(ErrorKind::BadJson, message)
+}
+
+/// `roles` of a `realm_access`-shaped object: absent, or an array of strings.
+fn roles_of(access: Object<'_>) -> Result<Option<Array<'_>>, Error> {
+    match access.get("roles") {
+        None => Ok(None),
+        Some(Value::Array(a)) if a.iter().all(|r| matches!(r, Value::String(_))) => Ok(Some(a)),
+        Some(_) => Err(bad_json("a roles claim is not an array of strings")),
+    }
+}
+
+impl<'a> Claims<'a> {
+    /// No claims at all.
+    pub(crate) fn empty() -> Claims<'static> {
+        Claims {
+            obj: Object::empty(),
+            exp: None,
+            nbf: None,
+            iat: None,
+            iss: None,
+            sub: None,
+            aud: None,
+            typ: None,
+            azp: None,
+            scope: None,
+            realm_roles: None,
+            resource_access: None,
+        }
+    }
+
+    /// Reads the claims object, checking the JSON type of every claim this crate
+    /// interprets (wrong type is `bad_json`, DESIGN §2).
+    pub(crate) fn parse(obj: Object<'a>) -> Result<Claims<'a>, Error> {
+        let mut c = Claims {
+            obj,
+            ..Claims::empty()
+        };
+        let date = |v: Value<'_>, msg: &'static str| match v {
+            Value::Number(n) => n.as_numeric_date().ok_or_else(|| bad_json(msg)),
+            _ => Err(bad_json(msg)),
+        };
+        let string = |v: Value<'a>, msg: &'static str| v.as_str().ok_or_else(|| bad_json(msg));
+        for (name, value) in obj.iter() {
+            // Fast reject: every claim handled here is 3 to 15 bytes long.
+            let raw_len = name.raw().len();
+            if raw_len < 3 || (raw_len > 15 && name.as_str().is_some()) {
+                continue;
+            }
+            if name.eq_str("exp") {
+                c.exp = Some(date(value, "exp is not a number in 0..=2^53")?);
+            } else if name.eq_str("nbf") {
+                c.nbf = Some(date(value, "nbf is not a number in 0..=2^53")?);
+            } else if name.eq_str("iat") {
+                c.iat = Some(date(value, "iat is not a number in 0..=2^53")?);
+            } else if name.eq_str("iss") {
+                c.iss = Some(string(value, "iss is not a string")?);
+            } else if name.eq_str("sub") {
+                c.sub = Some(string(value, "sub is not a string")?);
+            } else if name.eq_str("typ") {
+                c.typ = Some(string(value, "typ is not a string")?);
+            } else if name.eq_str("azp") {
+                c.azp = Some(string(value, "azp is not a string")?);
+            } else if name.eq_str("scope") {
+                c.scope = Some(string(value, "scope is not a string")?);
+            } else if name.eq_str("aud") {
+                c.aud = Some(match value {
+                    Value::String(s) => Audience::One(s),
+                    Value::Array(a) if a.iter().all(|v| matches!(v, Value::String(_))) => {
+                        Audience::Many(a)
+                    }
+                    _ => return Err(bad_json("aud is not a string or an array of strings")),
+                });
+            } else if name.eq_str("realm_access") {
+                let Value::Object(o) = value else {
+                    return Err(bad_json("realm_access is not an object"));
+                };
+                c.realm_roles = roles_of(o)?;
+            } else if name.eq_str("resource_access") {
+                let Value::Object(o) = value else {
+                    return Err(bad_json("resource_access is not an object"));
+                };
+                for (_, client) in o.iter() {
+                    let Value::Object(client) = client else {
+                        return Err(bad_json("a resource_access entry is not an object"));
+                    };
+                    roles_of(client)?;
+                }
+                c.resource_access = Some(o);
+            }
+        }
+        Ok(c)
+    }
+
+    /// `exp`, floored.
+    #[must_use]
+    pub fn exp(&self) -> Option<u64> {
+        self.exp
+    }
+    /// `nbf`, floored.
+    #[must_use]
+    pub fn nbf(&self) -> Option<u64> {
+        self.nbf
+    }
+    /// `iat`, floored.
+    #[must_use]
+    pub fn iat(&self) -> Option<u64> {
+        self.iat
+    }
+    /// `iss`.
+    #[must_use]
+    pub fn iss(&self) -> Option<JsonStr<'a>> {
+        self.iss
+    }
+    /// `sub`.
+    #[must_use]
+    pub fn sub(&self) -> Option<JsonStr<'a>> {
+        self.sub
+    }
+    /// `aud`.
+    #[must_use]
+    pub fn aud(&self) -> Option<Audience<'a>> {
+        self.aud
+    }
+    /// The `typ` claim (Keycloak: `Bearer`, `ID`, `Refresh`).
+    #[must_use]
+    pub fn typ(&self) -> Option<JsonStr<'a>> {
+        self.typ
+    }
+    /// `azp`, the client the token was issued to.
+    #[must_use]
+    pub fn azp(&self) -> Option<JsonStr<'a>> {
+        self.azp
+    }
+    /// `scope`, the space-separated granted scopes.
+    #[must_use]
+    pub fn scope(&self) -> Option<JsonStr<'a>> {
+        self.scope
+    }
+
+    /// The granted scopes, one word at a time.
+    ///
+    /// Borrowed when `scope` has no escapes; escaped scopes are yielded as their raw
+    /// text, so compare with [`has_scope`](Self::has_scope) instead.
+    pub fn scopes(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let raw = self.scope.map(|s| s.raw()).unwrap_or_default();
+        raw.split(' ').filter(|w| !w.is_empty())
+    }
+
+    /// True when `scope` holds `name` as a whole word.
+    #[must_use]
+    pub fn has_scope(&self, name: &str) -> bool {
+        self.scope.is_some_and(|s| s.has_word(name))
+    }
+
+    /// `realm_access.roles`.
+    pub fn realm_roles(&self) -> impl Iterator<Item = JsonStr<'a>> + 'a {
+        self.realm_roles
+            .into_iter()
+            .flat_map(|a| a.iter().filter_map(|v| v.as_str()))
+    }
+
+    /// True when `realm_access.roles` holds `role`.
+    #[must_use]
+    pub fn has_realm_role(&self, role: &str) -> bool {
+        self.realm_roles().any(|r| r.eq_str(role))
+    }
+
+    /// `resource_access.<client>.roles`.
+    pub fn client_roles(&self, client: &str) -> impl Iterator<Item = JsonStr<'a>> + 'a {
+        self.resource_access
+            .and_then(|o| o.get(client))
+            .and_then(|v| v.as_object())
+            .and_then(|o| o.get("roles"))
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flat_map(|a| a.iter().filter_map(|v| v.as_str()))
+    }
+
+    /// True when `resource_access.<client>.roles` holds `role`.
+    #[must_use]
+    pub fn has_client_role(&self, client: &str, role: &str) -> bool {
+        self.client_roles(client).any(|r| r.eq_str(role))
+    }
+
+    /// Any claim by name; `None` when absent.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<Value<'a>> {
+        self.obj.get(name)
+    }
+
+    /// True when the claim is present and not `null`.
+    #[must_use]
+    pub fn contains(&self, name: &str) -> bool {
+        !matches!(self.obj.get(name), None | Some(Value::Null))
+    }
+
+    /// The whole payload object.
+    #[must_use]
+    pub fn object(&self) -> Object<'a> {
+        self.obj
+    }
+
+    /// The decoded payload JSON, exactly as signed.
+    #[must_use]
+    pub fn as_json(&self) -> &'a str {
+        self.obj.as_json()
+    }
+}

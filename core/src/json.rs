@@ -1,0 +1,984 @@
+//! Strict, allocation-free RFC 8259 JSON for token headers, claims and key sets.
+//!
+//! serde-json-core is lax inside members it skips and does not unescape borrowed strings
+//! (FINDINGS §3), which would let the claims we check differ from the claims a standard
+//! parser reads. So every document is first run through [`validate`], a one-pass
+//! iterative validator (grammar, UTF-8, escapes incl. surrogate pairs, duplicate member
+//! names compared after unescaping, a depth limit that cannot exhaust a small stack).
+//! Lookups afterwards walk the already-validated text through borrowed views
+//! ([`Object`], [`Array`], [`JsonStr`], [`Number`]) and never allocate.
+
+use core::fmt;
+
+/// Deepest nesting accepted. DESIGN §2 requires 32 to pass; the validator is iterative,
+/// so the limit only bounds the small fixed state below, never the machine stack.
+pub const MAX_DEPTH: usize = 64;
+
+/// Why a document is not acceptable JSON. Every variant maps to `bad_json`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum JsonError {
+    /// Not UTF-8 (including overlong forms and encoded surrogates).
+    Utf8,
+    /// Not RFC 8259 grammar.
+    Syntax,
+    /// A lone or reversed UTF-16 surrogate escape.
+    Surrogate,
+    /// The same member name twice in one object (after unescaping).
+    Duplicate,
+    /// Nested deeper than [`MAX_DEPTH`].
+    TooDeep,
+}
+
+impl JsonError {
+    pub(crate) fn message(self) -> &'static str {
+        match self {
+            JsonError::Utf8 => "is not valid UTF-8",
+            JsonError::Syntax => "is not valid JSON",
+            JsonError::Surrogate => "contains an unpaired UTF-16 surrogate escape",
+            JsonError::Duplicate => "has a duplicate member name",
+            JsonError::TooDeep => "is nested too deeply",
+        }
+    }
+}
+
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// FNV-1a, only used to skip most duplicate-name rescans; equality is always exact.
+#[derive(Clone, Copy)]
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    fn push(&mut self, b: u8) {
+        self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    fn push_char(&mut self, c: char) {
+        let mut buf = [0u8; 4];
+        for &b in c.encode_utf8(&mut buf).as_bytes() {
+            self.push(b);
+        }
+    }
+}
+
+struct Validator<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Validator<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn bump(&mut self) -> Option<u8> {
+        let c = self.peek()?;
+        self.i += 1;
+        Some(c)
+    }
+
+    fn ws(&mut self) {
+        while let Some(c) = self.peek() {
+            if !is_ws(c) {
+                break;
+            }
+            self.i += 1;
+        }
+    }
+
+    fn expect(&mut self, want: u8) -> Result<(), JsonError> {
+        match self.bump() {
+            Some(c) if c == want => Ok(()),
+            _ => Err(JsonError::Syntax),
+        }
+    }
+
+    fn literal(&mut self, lit: &[u8]) -> Result<(), JsonError> {
+        let end = self.i.checked_add(lit.len()).ok_or(JsonError::Syntax)?;
+        if self.b.get(self.i..end) == Some(lit) {
+            self.i = end;
+            Ok(())
+        } else {
+            Err(JsonError::Syntax)
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.i;
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    fn number(&mut self) -> Result<(), JsonError> {
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return Err(JsonError::Syntax),
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            if self.digits() == 0 {
+                return Err(JsonError::Syntax);
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.i += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if self.digits() == 0 {
+                return Err(JsonError::Syntax);
+            }
+        }
+        Ok(())
+    }
+
+    fn hex4(&mut self) -> Result<u16, JsonError> {
+        let mut v: u16 = 0;
+        for _ in 0..4 {
+            let c = self.bump().ok_or(JsonError::Syntax)?;
+            let d = hex_val(c).ok_or(JsonError::Syntax)?;
+            v = (v << 4) | u16::from(d);
+        }
+        Ok(v)
+    }
+
+    /// Validates a string starting at the opening quote. Returns the raw contents and the
+    /// hash of the unescaped UTF-8 bytes.
+    fn string(&mut self) -> Result<(JsonStr<'a>, Fnv), JsonError> {
+        self.expect(b'"')?;
+        let start = self.i;
+        let mut h = Fnv::new();
+        let mut escaped = false;
+        loop {
+            let c = self.bump().ok_or(JsonError::Syntax)?;
+            match c {
+                b'"' => break,
+                b'\\' => {
+                    escaped = true;
+                    let e = self.bump().ok_or(JsonError::Syntax)?;
+                    let ch = match e {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let hi = self.hex4()?;
+                            let cp = match hi {
+                                0xD800..=0xDBFF => {
+                                    if self.bump() != Some(b'\\') || self.bump() != Some(b'u') {
+                                        return Err(JsonError::Surrogate);
+                                    }
+                                    let lo = self.hex4()?;
+                                    if !(0xDC00..=0xDFFF).contains(&lo) {
+                                        return Err(JsonError::Surrogate);
+                                    }
+                                    0x10000
+                                        + ((u32::from(hi) - 0xD800) << 10)
+                                        + (u32::from(lo) - 0xDC00)
+                                }
+                                0xDC00..=0xDFFF => return Err(JsonError::Surrogate),
+                                _ => u32::from(hi),
+                            };
+                            char::from_u32(cp).ok_or(JsonError::Surrogate)?
+                        }
+                        _ => return Err(JsonError::Syntax),
+                    };
+                    h.push_char(ch);
+                }
+                // Raw control characters must be escaped (RFC 8259 §7).
+                0x00..=0x1f => return Err(JsonError::Syntax),
+                _ => h.push(c),
+            }
+        }
+        let raw = self.b.get(start..self.i - 1).ok_or(JsonError::Syntax)?;
+        Ok((JsonStr { raw, escaped }, h))
+    }
+}
+
+fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Validates `src` as one complete, strict RFC 8259 document.
+///
+/// Iterative: memory use is a fixed few hundred bytes whatever the input, and it never
+/// allocates. Duplicate names are found with a per-object hash filter; only a filter hit
+/// rescans the object's earlier names, comparing exactly.
+pub(crate) fn validate(src: &[u8]) -> Result<(), JsonError> {
+    if core::str::from_utf8(src).is_err() {
+        return Err(JsonError::Utf8);
+    }
+    let mut v = Validator { b: src, i: 0 };
+    // Per open container: where it starts (objects: just after `{`), whether it is an
+    // object, and a 64-bit filter of its member-name hashes.
+    let mut starts = [0usize; MAX_DEPTH];
+    let mut filters = [0u64; MAX_DEPTH];
+    let mut is_object: u64 = 0;
+    let mut depth = 0usize;
+
+    // Parses `"name" :` of an object member and rejects duplicate names.
+    let member_name = |v: &mut Validator<'_>,
+                       depth: usize,
+                       filters: &mut [u64; MAX_DEPTH],
+                       starts: &[usize; MAX_DEPTH]|
+     -> Result<(), JsonError> {
+        v.ws();
+        let key_start = v.i;
+        let (name, h) = v.string()?;
+        let level = depth.checked_sub(1).ok_or(JsonError::Syntax)?;
+        let bit = 1u64 << (h.0 % 64);
+        let filter = filters.get_mut(level).ok_or(JsonError::TooDeep)?;
+        if *filter & bit != 0 {
+            let obj_start = *starts.get(level).ok_or(JsonError::TooDeep)?;
+            let before = v.b.get(obj_start..key_start).ok_or(JsonError::Syntax)?;
+            let members = Members {
+                cur: Cursor { b: before, i: 0 },
+            };
+            for (prev, _) in members {
+                if prev.eq_json_str(&name) {
+                    return Err(JsonError::Duplicate);
+                }
+            }
+        }
+        *filter |= bit;
+        v.ws();
+        v.expect(b':')
+    };
+
+    loop {
+        v.ws();
+        match v.peek().ok_or(JsonError::Syntax)? {
+            open @ (b'{' | b'[') => {
+                v.i += 1;
+                if depth >= MAX_DEPTH {
+                    return Err(JsonError::TooDeep);
+                }
+                let obj = open == b'{';
+                if let Some(s) = starts.get_mut(depth) {
+                    *s = v.i;
+                }
+                if let Some(f) = filters.get_mut(depth) {
+                    *f = 0;
+                }
+                if obj {
+                    is_object |= 1 << depth;
+                } else {
+                    is_object &= !(1 << depth);
+                }
+                depth += 1;
+                v.ws();
+                let close = if obj { b'}' } else { b']' };
+                if v.peek() == Some(close) {
+                    v.i += 1;
+                    depth -= 1;
+                } else {
+                    if obj {
+                        member_name(&mut v, depth, &mut filters, &starts)?;
+                    }
+                    continue;
+                }
+            }
+            b'"' => {
+                v.string()?;
+            }
+            b't' => v.literal(b"true")?,
+            b'f' => v.literal(b"false")?,
+            b'n' => v.literal(b"null")?,
+            b'-' | b'0'..=b'9' => v.number()?,
+            _ => return Err(JsonError::Syntax),
+        }
+        // A value is complete: close containers or move to the next element.
+        loop {
+            v.ws();
+            if depth == 0 {
+                return if v.i == src.len() {
+                    Ok(())
+                } else {
+                    Err(JsonError::Syntax)
+                };
+            }
+            let obj = is_object & (1 << (depth - 1)) != 0;
+            match v.bump() {
+                Some(b',') => {
+                    if obj {
+                        member_name(&mut v, depth, &mut filters, &starts)?;
+                    }
+                    break;
+                }
+                Some(b'}') if obj => depth -= 1,
+                Some(b']') if !obj => depth -= 1,
+                _ => return Err(JsonError::Syntax),
+            }
+        }
+    }
+}
+
+/// A cursor over text that [`validate`] accepted. Methods return `None` rather than
+/// panic if that promise is ever broken.
+#[derive(Clone, Copy, Debug)]
+struct Cursor<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn ws(&mut self) {
+        while self.b.get(self.i).is_some_and(|&c| is_ws(c)) {
+            self.i += 1;
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    /// Skips one value and returns it.
+    fn value(&mut self) -> Option<Value<'a>> {
+        self.ws();
+        let start = self.i;
+        let first = self.peek()?;
+        match first {
+            b'"' => {
+                self.i += 1;
+                let s = self.i;
+                let mut escaped = false;
+                loop {
+                    match self.peek()? {
+                        b'"' => break,
+                        b'\\' => {
+                            escaped = true;
+                            self.i += 2;
+                        }
+                        _ => self.i += 1,
+                    }
+                }
+                let raw = self.b.get(s..self.i)?;
+                self.i += 1;
+                Some(Value::String(JsonStr { raw, escaped }))
+            }
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                loop {
+                    match self.peek()? {
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth = depth.checked_sub(1)?;
+                            if depth == 0 {
+                                self.i += 1;
+                                break;
+                            }
+                        }
+                        b'"' => {
+                            // Skip the string so brackets inside it are not counted.
+                            self.i += 1;
+                            loop {
+                                match self.peek()? {
+                                    b'"' => break,
+                                    b'\\' => self.i += 2,
+                                    _ => self.i += 1,
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                    self.i += 1;
+                }
+                let raw = self.b.get(start..self.i)?;
+                Some(if first == b'{' {
+                    Value::Object(Object { raw })
+                } else {
+                    Value::Array(Array { raw })
+                })
+            }
+            _ => {
+                while self
+                    .peek()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
+                {
+                    self.i += 1;
+                }
+                let raw = self.b.get(start..self.i)?;
+                match raw {
+                    // A closing bracket: the container has no more values.
+                    b"" => None,
+                    b"true" => Some(Value::Bool(true)),
+                    b"false" => Some(Value::Bool(false)),
+                    b"null" => Some(Value::Null),
+                    _ => Some(Value::Number(Number { raw })),
+                }
+            }
+        }
+    }
+
+    /// Consumes `c` (after whitespace) if it is next.
+    fn eat(&mut self, c: u8) -> bool {
+        self.ws();
+        if self.peek() == Some(c) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Iterates `name: value` pairs of an object body (text after `{`).
+struct Members<'a> {
+    cur: Cursor<'a>,
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = (JsonStr<'a>, Value<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.cur.eat(b',');
+        let Value::String(name) = self.cur.value()? else {
+            return None;
+        };
+        if !self.cur.eat(b':') {
+            return None;
+        }
+        let value = self.cur.value()?;
+        Some((name, value))
+    }
+}
+
+/// A JSON value borrowed from validated text.
+#[derive(Clone, Copy, Debug)]
+pub enum Value<'a> {
+    /// `null`
+    Null,
+    /// `true` or `false`
+    Bool(bool),
+    /// A number, kept as its text.
+    Number(Number<'a>),
+    /// A string, kept escaped.
+    String(JsonStr<'a>),
+    /// An array.
+    Array(Array<'a>),
+    /// An object.
+    Object(Object<'a>),
+}
+
+impl<'a> Value<'a> {
+    /// The string, if this is one.
+    #[must_use]
+    pub fn as_str(&self) -> Option<JsonStr<'a>> {
+        match self {
+            Value::String(s) => Some(*s),
+            _ => None,
+        }
+    }
+
+    /// The object, if this is one.
+    #[must_use]
+    pub fn as_object(&self) -> Option<Object<'a>> {
+        match self {
+            Value::Object(o) => Some(*o),
+            _ => None,
+        }
+    }
+
+    /// The array, if this is one.
+    #[must_use]
+    pub fn as_array(&self) -> Option<Array<'a>> {
+        match self {
+            Value::Array(a) => Some(*a),
+            _ => None,
+        }
+    }
+
+    /// The JSON type name, for messages.
+    #[must_use]
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        }
+    }
+}
+
+/// A JSON object borrowed from validated text (including its braces).
+#[derive(Clone, Copy, Debug)]
+pub struct Object<'a> {
+    raw: &'a [u8],
+}
+
+impl<'a> Object<'a> {
+    /// Parses and validates `src` as a JSON object.
+    pub(crate) fn parse(src: &'a [u8]) -> Result<Self, JsonError> {
+        validate(src)?;
+        let mut cur = Cursor { b: src, i: 0 };
+        match cur.value() {
+            Some(Value::Object(o)) => Ok(o),
+            _ => Err(JsonError::Syntax),
+        }
+    }
+
+    /// `{}`.
+    pub(crate) fn empty() -> Object<'static> {
+        Object { raw: b"{}" }
+    }
+
+    /// Iterates the members in document order.
+    pub fn iter(&self) -> impl Iterator<Item = (JsonStr<'a>, Value<'a>)> + 'a {
+        let body = self.raw.get(1..).unwrap_or_default();
+        Members {
+            cur: Cursor { b: body, i: 0 },
+        }
+    }
+
+    /// The member called `name` (compared after unescaping). Names are unique, so
+    /// there is at most one.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<Value<'a>> {
+        self.iter().find(|(k, _)| k.eq_str(name)).map(|(_, v)| v)
+    }
+
+    /// The exact JSON text of this object.
+    #[must_use]
+    pub fn as_json(&self) -> &'a str {
+        core::str::from_utf8(self.raw).unwrap_or_default()
+    }
+}
+
+/// A JSON array borrowed from validated text (including its brackets).
+#[derive(Clone, Copy, Debug)]
+pub struct Array<'a> {
+    raw: &'a [u8],
+}
+
+impl<'a> Array<'a> {
+    /// Iterates the elements in order.
+    pub fn iter(&self) -> impl Iterator<Item = Value<'a>> + 'a {
+        let body = self.raw.get(1..).unwrap_or_default();
+        let mut cur = Cursor { b: body, i: 0 };
+        core::iter::from_fn(move || {
+            cur.eat(b',');
+            cur.value()
+        })
+    }
+
+    /// The exact JSON text of this array.
+    #[must_use]
+    pub fn as_json(&self) -> &'a str {
+        core::str::from_utf8(self.raw).unwrap_or_default()
+    }
+}
+
+/// A JSON number, kept as its (validated) text.
+#[derive(Clone, Copy, Debug)]
+pub struct Number<'a> {
+    raw: &'a [u8],
+}
+
+impl<'a> Number<'a> {
+    /// The number's JSON text.
+    #[must_use]
+    pub fn as_json(&self) -> &'a str {
+        core::str::from_utf8(self.raw).unwrap_or_default()
+    }
+
+    /// The value as a NumericDate (RFC 7519 §2): `floor(value)` when the value lies in
+    /// `0..=2^53`, computed exactly from the decimal text (no float rounding).
+    #[must_use]
+    pub fn as_numeric_date(&self) -> Option<u64> {
+        const MAX: u64 = 1 << 53;
+        let mut s = self.raw;
+        let negative = s.first() == Some(&b'-');
+        if negative {
+            s = s.get(1..)?;
+        }
+        let mantissa_end = s
+            .iter()
+            .position(|&c| c == b'e' || c == b'E')
+            .unwrap_or(s.len());
+        let (mantissa, exp_part) = s.split_at(mantissa_end);
+        // Decimal exponent, saturated: anything beyond ±10^6 already decides the answer.
+        let mut exp: i64 = 0;
+        if let Some(rest) = exp_part.get(1..) {
+            let (neg, digits) = match rest.first() {
+                Some(b'-') => (true, rest.get(1..)?),
+                Some(b'+') => (false, rest.get(1..)?),
+                _ => (false, rest),
+            };
+            for &d in digits {
+                exp = (exp * 10 + i64::from(d - b'0')).min(1_000_000);
+            }
+            if neg {
+                exp = -exp;
+            }
+        }
+        let int_len = mantissa
+            .iter()
+            .position(|&c| c == b'.')
+            .unwrap_or(mantissa.len());
+        // Position of the decimal point within the digit string, after the exponent.
+        let point = i64::try_from(int_len).ok()? + exp;
+        let mut value: u64 = 0;
+        let mut fraction = false;
+        let mut pos: i64 = 0;
+        for &c in mantissa {
+            if c == b'.' {
+                continue;
+            }
+            let d = u64::from(c - b'0');
+            if pos < point {
+                value = value.checked_mul(10)?.checked_add(d)?;
+                if value > MAX {
+                    return None;
+                }
+            } else if d != 0 {
+                fraction = true;
+            }
+            pos += 1;
+        }
+        // Trailing zeros implied by a large exponent.
+        while pos < point {
+            if value == 0 {
+                break;
+            }
+            value = value.checked_mul(10)?;
+            if value > MAX {
+                return None;
+            }
+            pos += 1;
+        }
+        if negative && (value != 0 || fraction) {
+            return None;
+        }
+        if value == MAX && fraction {
+            return None;
+        }
+        Some(value)
+    }
+}
+
+/// A JSON string borrowed from validated text, still escaped. Comparisons and iteration
+/// see the unescaped value; nothing is copied.
+#[derive(Clone, Copy)]
+pub struct JsonStr<'a> {
+    raw: &'a [u8],
+    escaped: bool,
+}
+
+impl fmt::Debug for JsonStr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"")?;
+        fmt::Display::fmt(self, f)?;
+        f.write_str("\"")
+    }
+}
+
+impl fmt::Display for JsonStr<'_> {
+    /// Writes the unescaped value.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.as_str() {
+            Some(s) => f.write_str(s),
+            None => self.chars().try_for_each(|c| fmt::Write::write_char(f, c)),
+        }
+    }
+}
+
+impl<'a> JsonStr<'a> {
+    /// The value without copying, when it contains no escapes.
+    #[must_use]
+    pub fn as_str(&self) -> Option<&'a str> {
+        if self.escaped {
+            None
+        } else {
+            core::str::from_utf8(self.raw).ok()
+        }
+    }
+
+    /// The escaped text between the quotes.
+    #[must_use]
+    pub fn raw(&self) -> &'a str {
+        core::str::from_utf8(self.raw).unwrap_or_default()
+    }
+
+    /// The unescaped characters.
+    pub fn chars(&self) -> impl Iterator<Item = char> + 'a {
+        let mut rest = self.raw();
+        core::iter::from_fn(move || {
+            let mut it = rest.chars();
+            let c = it.next()?;
+            if c != '\\' {
+                rest = it.as_str();
+                return Some(c);
+            }
+            let e = it.next()?;
+            let out = match e {
+                'b' => '\u{8}',
+                'f' => '\u{c}',
+                'n' => '\n',
+                'r' => '\r',
+                't' => '\t',
+                'u' => {
+                    let s = it.as_str();
+                    let hi = u32::from_str_radix(s.get(..4)?, 16).ok()?;
+                    let mut tail = s.get(4..)?;
+                    let cp = if (0xD800..0xDC00).contains(&hi) {
+                        let lo = u32::from_str_radix(tail.get(2..6)?, 16).ok()?;
+                        tail = tail.get(6..)?;
+                        0x10000 + ((hi - 0xD800) << 10) + (lo.checked_sub(0xDC00)?)
+                    } else {
+                        hi
+                    };
+                    rest = tail;
+                    return char::from_u32(cp);
+                }
+                other => other,
+            };
+            rest = it.as_str();
+            Some(out)
+        })
+    }
+
+    /// The unescaped value as UTF-8 bytes.
+    fn bytes(&self) -> impl Iterator<Item = u8> + 'a {
+        self.chars().flat_map(|c| {
+            let mut buf = [0u8; 4];
+            let len = c.encode_utf8(&mut buf).len();
+            buf.into_iter().take(len)
+        })
+    }
+
+    /// True when the unescaped value equals `s`.
+    #[must_use]
+    pub fn eq_str(&self, s: &str) -> bool {
+        if self.escaped {
+            self.bytes().eq(s.bytes())
+        } else {
+            self.raw == s.as_bytes()
+        }
+    }
+
+    fn eq_json_str(&self, other: &JsonStr<'_>) -> bool {
+        match (self.escaped, other.escaped) {
+            (false, false) => self.raw == other.raw,
+            _ => self.bytes().eq(other.bytes()),
+        }
+    }
+
+    /// True when `word` is one of the space-separated words of the value
+    /// (RFC 6749 §3.3 scope syntax: whole words, case-sensitive).
+    #[must_use]
+    pub fn has_word(&self, word: &str) -> bool {
+        if word.is_empty() {
+            return false;
+        }
+        if let Some(s) = self.as_str() {
+            return s.split(' ').any(|w| w == word);
+        }
+        let want = word.as_bytes();
+        // Match position inside `want`, or None once the current word has diverged.
+        let mut pos: Option<usize> = Some(0);
+        for b in self.bytes() {
+            if b == b' ' {
+                if pos == Some(want.len()) {
+                    return true;
+                }
+                pos = Some(0);
+            } else {
+                pos = match pos {
+                    Some(p) if want.get(p) == Some(&b) => Some(p + 1),
+                    _ => None,
+                };
+            }
+        }
+        pos == Some(want.len())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn ok(s: &str) -> bool {
+        validate(s.as_bytes()).is_ok()
+    }
+
+    #[test]
+    fn grammar() {
+        for good in [
+            "{}",
+            "[]",
+            " {\"a\" : 1 ,\"b\":[true,false,null,-0.5e+3,\"x\"]}\r\n",
+            "\"\\ud83d\\ude00\"",
+            "0",
+            "{\"a\":{\"a\":{\"a\":1}}}",
+        ] {
+            assert!(ok(good), "{good}");
+        }
+        for bad in [
+            "",
+            "{",
+            "{\"a\":1,}",
+            "[1,]",
+            "{'a':1}",
+            "{a:1}",
+            "01",
+            "1.",
+            ".5",
+            "1e",
+            "NaN",
+            "Infinity",
+            "-Infinity",
+            "tru",
+            "nul",
+            "\"\\q\"",
+            "\"\\ud83d\"",
+            "\"\\ude00\"",
+            "\"\\ud83d\\u0041\"",
+            "\"a\u{1}\"",
+            "{} x",
+            "{}{}",
+            "/*c*/{}",
+            "\u{feff}{}",
+            "[1 2]",
+            "{\"a\" 1}",
+            "{\"a\":1 \"b\":2}",
+        ] {
+            assert!(!ok(bad), "{bad:?}");
+        }
+        assert_eq!(validate(&[b'"', 0xff, b'"']), Err(JsonError::Utf8));
+        assert_eq!(validate(&[b'"', 0xc0, 0xaf, b'"']), Err(JsonError::Utf8));
+    }
+
+    #[test]
+    fn duplicates_after_unescaping() {
+        assert_eq!(validate(br#"{"a":1,"a":2}"#), Err(JsonError::Duplicate));
+        assert_eq!(
+            validate(br#"{"exp":1,"\u0065xp":2}"#),
+            Err(JsonError::Duplicate)
+        );
+        assert_eq!(
+            validate("{\"\u{e9}\":1,\"\\u00e9\":2}".as_bytes()),
+            Err(JsonError::Duplicate)
+        );
+        assert_eq!(validate(br#"{"a":{"a":1},"b":{"a":2}}"#), Ok(()));
+        assert_eq!(validate(br#"{"a":[{"x":1},{"x":1}]}"#), Ok(()));
+        assert_eq!(
+            validate(br#"{"o":{"k":1,"k":1}}"#),
+            Err(JsonError::Duplicate)
+        );
+        // Many distinct names: the filter saturates and exact rescans must still pass.
+        let mut s = alloc::string::String::from("{");
+        for i in 0..500 {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str(&alloc::format!("\"k{i}\":{{\"k{i}\":[\"}}\"]}}"));
+        }
+        s.push('}');
+        assert_eq!(validate(s.as_bytes()), Ok(()));
+        s.insert_str(1, "\"k499\":0,");
+        assert_eq!(validate(s.as_bytes()), Err(JsonError::Duplicate));
+    }
+
+    #[test]
+    fn depth() {
+        let deep = |n: usize| {
+            let mut s = alloc::string::String::new();
+            for _ in 0..n {
+                s.push('[');
+            }
+            for _ in 0..n {
+                s.push(']');
+            }
+            s
+        };
+        assert!(ok(&deep(32)));
+        assert!(ok(&deep(MAX_DEPTH)));
+        assert_eq!(
+            validate(deep(MAX_DEPTH + 1).as_bytes()),
+            Err(JsonError::TooDeep)
+        );
+        assert_eq!(validate(deep(100_000).as_bytes()), Err(JsonError::TooDeep));
+    }
+
+    #[test]
+    fn lookups_and_strings() {
+        let o = Object::parse(br#"{"iss":"https:\/\/kc","n":"Jos\u00e9","s":"a \ud83d\ude00 b","x":[1,{"y":"}"}],"z":2}"#).unwrap();
+        assert!(o.get("iss").unwrap().as_str().unwrap().eq_str("https://kc"));
+        assert!(o.get("n").unwrap().as_str().unwrap().eq_str("José"));
+        let s = o.get("s").unwrap().as_str().unwrap();
+        assert!(s.eq_str("a 😀 b"));
+        assert!(s.has_word("😀"));
+        assert!(!s.has_word("a 😀"));
+        assert_eq!(alloc::format!("{s}"), "a 😀 b");
+        assert!(matches!(o.get("z"), Some(Value::Number(n)) if n.as_json() == "2"));
+        assert_eq!(o.get("x").unwrap().as_array().unwrap().iter().count(), 2);
+        assert!(o.get("y").is_none());
+    }
+
+    #[test]
+    fn words() {
+        let o =
+            Object::parse(br#"{"a":"openid profile spark","b":"open\u0069d  sparkle"}"#).unwrap();
+        let a = o.get("a").unwrap().as_str().unwrap();
+        let b = o.get("b").unwrap().as_str().unwrap();
+        for (s, w, want) in [
+            (a, "spark", true),
+            (a, "openid", true),
+            (a, "spar", false),
+            (a, "open", false),
+            (b, "openid", true),
+            (b, "spark", false),
+            (b, "sparkle", true),
+            (b, "", false),
+        ] {
+            assert_eq!(s.has_word(w), want, "{s:?} {w}");
+        }
+    }
+
+    #[test]
+    fn numeric_dates() {
+        let nd = |s: &str| {
+            validate(s.as_bytes()).unwrap();
+            Number { raw: s.as_bytes() }.as_numeric_date()
+        };
+        assert_eq!(nd("0"), Some(0));
+        assert_eq!(nd("-0"), Some(0));
+        assert_eq!(nd("-0.0"), Some(0));
+        assert_eq!(nd("1751328120.25"), Some(1_751_328_120));
+        assert_eq!(nd("1.7e9"), Some(1_700_000_000));
+        assert_eq!(nd("17000000000e-1"), Some(1_700_000_000));
+        assert_eq!(nd("9007199254740992"), Some(1 << 53));
+        assert_eq!(nd("9007199254740992.0"), Some(1 << 53));
+        assert_eq!(nd("9007199254740992.5"), None);
+        assert_eq!(nd("9007199254740994"), None);
+        assert_eq!(nd("9223372036854775809"), None);
+        assert_eq!(nd("1e400"), None);
+        assert_eq!(nd("0e999999999999"), Some(0));
+        assert_eq!(nd("1e-400"), Some(0));
+        assert_eq!(nd("-1"), None);
+        assert_eq!(nd("-0.5"), None);
+    }
+}

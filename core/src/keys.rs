@@ -1,0 +1,503 @@
+//! Signature algorithms, RSA public keys, and JWKS key sets (DESIGN §5).
+
+use alloc::{format, string::String, vec, vec::Vec};
+use base64ct::{Base64UrlUnpadded, Encoding};
+use core::fmt;
+use rsa::{pkcs1v15::Pkcs1v15Sign, pss::Pss, BoxedUint, RsaPublicKey};
+use sha2::{Digest, Sha256, Sha384, Sha512};
+
+use crate::error::ConfigError;
+use crate::json::{Object, Value};
+
+/// Largest modulus a key set will hold. Bigger keys are refused when the set is built,
+/// before any costly precomputation; the policy's `max_rsa_bits` is checked per token.
+pub const MAX_MODULUS_BITS: u32 = 16384;
+
+/// A JWS signature algorithm this crate verifies (RFC 7518 §3.3, §3.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (Keycloak's default).
+    RS256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384.
+    RS384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512.
+    RS512,
+    /// RSASSA-PSS with SHA-256, MGF1-SHA-256, 32-octet salt.
+    PS256,
+    /// RSASSA-PSS with SHA-384, MGF1-SHA-384, 48-octet salt.
+    PS384,
+    /// RSASSA-PSS with SHA-512, MGF1-SHA-512, 64-octet salt.
+    PS512,
+}
+
+impl Algorithm {
+    /// Every supported algorithm.
+    pub const ALL: [Algorithm; 6] = [
+        Algorithm::RS256,
+        Algorithm::RS384,
+        Algorithm::RS512,
+        Algorithm::PS256,
+        Algorithm::PS384,
+        Algorithm::PS512,
+    ];
+
+    /// The JOSE name, e.g. `"RS256"`.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Algorithm::RS256 => "RS256",
+            Algorithm::RS384 => "RS384",
+            Algorithm::RS512 => "RS512",
+            Algorithm::PS256 => "PS256",
+            Algorithm::PS384 => "PS384",
+            Algorithm::PS512 => "PS512",
+        }
+    }
+
+    /// The algorithm with this exact (case-sensitive) JOSE name.
+    ///
+    /// ```
+    /// use xconnauth::Algorithm;
+    /// assert_eq!(Algorithm::from_name("PS256"), Some(Algorithm::PS256));
+    /// assert_eq!(Algorithm::from_name("rs256"), None);
+    /// assert_eq!(Algorithm::from_name("HS256"), None);
+    /// ```
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Algorithm> {
+        Algorithm::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One RSA signing key from a JWKS, with its arithmetic precomputed.
+#[derive(Clone)]
+pub struct RsaKey {
+    kid: Option<String>,
+    alg: Option<Algorithm>,
+    bits: u32,
+    exponent_ok: bool,
+    // None only when the modulus is unusable for arithmetic (even): such a key is
+    // reported as `weak_key` when selected and never verifies anything.
+    key: Option<RsaPublicKey>,
+}
+
+impl fmt::Debug for RsaKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RsaKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("bits", &self.bits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RsaKey {
+    /// Builds a key from big-endian modulus and exponent octets (leading zeros allowed).
+    ///
+    /// Keys that the default policy would call weak (small modulus, `e` below 65537 or
+    /// even) are accepted here and rejected per token, so the token gets `weak_key`
+    /// rather than `unknown_kid`.
+    ///
+    /// # Errors
+    /// A zero or oversized (> [`MAX_MODULUS_BITS`]) modulus, or a zero or oversized
+    /// exponent.
+    pub fn from_components(
+        n: &[u8],
+        e: &[u8],
+        kid: Option<&str>,
+        alg: Option<Algorithm>,
+    ) -> Result<RsaKey, ConfigError> {
+        let n = strip_zeros(n);
+        let e = strip_zeros(e);
+        let bits = bit_len(n);
+        if bits == 0 {
+            return Err(ConfigError::new("RSA modulus is zero"));
+        }
+        if bits > MAX_MODULUS_BITS {
+            return Err(ConfigError::new(format!(
+                "RSA modulus of {bits} bits is larger than the supported {MAX_MODULUS_BITS}"
+            )));
+        }
+        // RFC 8017 allows any e; above 2^33 verification becomes a denial-of-service
+        // vector (the rsa crate refuses those too).
+        if e.is_empty() || bit_len(e) > 33 {
+            return Err(ConfigError::new("RSA exponent is zero or larger than 2^33"));
+        }
+        let mut e_val: u64 = 0;
+        for &b in e {
+            e_val = (e_val << 8) | u64::from(b);
+        }
+        let exponent_ok = e_val >= 65537 && e_val % 2 == 1;
+        let n_odd = n.last().is_some_and(|b| b & 1 == 1);
+        let key = if n_odd && e_val >= 2 {
+            let precision = bits.div_ceil(64) * 64;
+            let n_big = BoxedUint::from_be_slice(n, precision)
+                .map_err(|_| ConfigError::new("RSA modulus does not decode"))?;
+            let e_big = BoxedUint::from_be_slice(e, 64)
+                .map_err(|_| ConfigError::new("RSA exponent does not decode"))?;
+            let limits = 1..=MAX_MODULUS_BITS as usize;
+            Some(
+                RsaPublicKey::new_with_size_limits(n_big, e_big, limits)
+                    .map_err(|e| ConfigError::new(format!("RSA key rejected: {e}")))?,
+            )
+        } else {
+            None
+        };
+        Ok(RsaKey {
+            kid: kid.map(String::from),
+            alg,
+            bits,
+            exponent_ok,
+            key,
+        })
+    }
+
+    /// The key id, if the JWK had one.
+    #[must_use]
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// The algorithm the JWK is restricted to, if it named one.
+    #[must_use]
+    pub fn alg(&self) -> Option<Algorithm> {
+        self.alg
+    }
+
+    /// Modulus size in bits (2047 for a 2047-bit modulus, even though it takes 256 octets).
+    #[must_use]
+    pub fn bits(&self) -> u32 {
+        self.bits
+    }
+
+    /// Modulus length in octets: the exact length every signature must have.
+    #[must_use]
+    pub fn size(&self) -> usize {
+        self.bits.div_ceil(8) as usize
+    }
+
+    /// True when `e` is odd and at least 65537.
+    #[must_use]
+    pub fn exponent_ok(&self) -> bool {
+        self.exponent_ok
+    }
+
+    /// True when this key passes the size and exponent rules of the given limits.
+    pub(crate) fn strong_enough(&self, min_bits: u32, max_bits: u32) -> bool {
+        self.key.is_some() && self.exponent_ok && self.bits >= min_bits && self.bits <= max_bits
+    }
+
+    /// Verifies `sig` over `msg` with `alg`. The signature must be exactly
+    /// [`size`](Self::size) octets and, for PKCS#1 v1.5, carry the exact DER
+    /// DigestInfo (with NULL); PSS uses the hash length as salt length (RFC 7518 §3.5).
+    #[must_use]
+    pub fn verify(&self, alg: Algorithm, msg: &[u8], sig: &[u8]) -> bool {
+        let Some(key) = &self.key else {
+            return false;
+        };
+        if sig.len() != self.size() {
+            return false;
+        }
+        let ok = match alg {
+            Algorithm::RS256 => {
+                key.verify(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(msg), sig)
+            }
+            Algorithm::RS384 => {
+                key.verify(Pkcs1v15Sign::new::<Sha384>(), &Sha384::digest(msg), sig)
+            }
+            Algorithm::RS512 => {
+                key.verify(Pkcs1v15Sign::new::<Sha512>(), &Sha512::digest(msg), sig)
+            }
+            Algorithm::PS256 => key.verify(Pss::<Sha256>::new(), &Sha256::digest(msg), sig),
+            Algorithm::PS384 => key.verify(Pss::<Sha384>::new(), &Sha384::digest(msg), sig),
+            Algorithm::PS512 => key.verify(Pss::<Sha512>::new(), &Sha512::digest(msg), sig),
+        };
+        ok.is_ok()
+    }
+
+    /// May this key verify a token with header `alg` under the allowed `algorithms`?
+    pub(crate) fn usable_for(&self, alg: Algorithm) -> bool {
+        self.alg.is_none_or(|a| a == alg)
+    }
+}
+
+fn strip_zeros(b: &[u8]) -> &[u8] {
+    let first = b.iter().position(|&x| x != 0).unwrap_or(b.len());
+    b.get(first..).unwrap_or_default()
+}
+
+fn bit_len(be: &[u8]) -> u32 {
+    match be.first() {
+        None => 0,
+        Some(&top) => {
+            let rest = u32::try_from(be.len() - 1).unwrap_or(u32::MAX / 16);
+            rest.saturating_mul(8)
+                .saturating_add(8 - top.leading_zeros())
+        }
+    }
+}
+
+/// A trusted set of RSA signing keys, parsed once from a JWKS document.
+///
+/// Only entries with `kty` `RSA`, `use` absent or `sig`, `key_ops` absent or containing
+/// `verify`, and `alg` absent or one of [`Algorithm`] are kept; others (EC keys,
+/// `use: enc`, RSA-OAEP) are skipped. `x5c`, `x5t` and the like are ignored.
+///
+/// ```
+/// let jwks = r#"{"keys":[
+///   {"kty":"EC","crv":"P-256","x":"AA","y":"AA","use":"sig"},
+///   {"kty":"RSA","use":"enc","alg":"RSA-OAEP","kid":"e","n":"sXch","e":"AQAB"},
+///   {"kty":"RSA","use":"sig","alg":"RS256","kid":"k1","e":"AQAB",
+///    "n":"ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ"}
+/// ]}"#;
+/// let keys = xconnauth::KeySet::from_jwks(jwks.as_bytes()).unwrap();
+/// assert_eq!(keys.len(), 1);
+/// assert_eq!(keys.iter().next().unwrap().kid(), Some("k1"));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct KeySet {
+    keys: Vec<RsaKey>,
+}
+
+/// Largest JWKS document accepted (Keycloak realms publish a few KB).
+pub const MAX_JWKS_BYTES: usize = 1 << 20;
+
+impl KeySet {
+    /// Parses a JWKS document (`{"keys":[...]}`).
+    ///
+    /// # Errors
+    /// The document is not strict JSON, has no `keys` array, an RSA signing entry is
+    /// malformed (bad base64url `n`/`e`, non-string `kid`), or no usable key remains.
+    pub fn from_jwks(jwks: &[u8]) -> Result<KeySet, ConfigError> {
+        if jwks.len() > MAX_JWKS_BYTES {
+            return Err(ConfigError::new(format!(
+                "JWKS is {} bytes, more than the {MAX_JWKS_BYTES} accepted",
+                jwks.len()
+            )));
+        }
+        let doc =
+            Object::parse(jwks).map_err(|e| ConfigError::new(format!("JWKS {}", e.message())))?;
+        let Some(Value::Array(list)) = doc.get("keys") else {
+            return Err(ConfigError::new("JWKS has no \"keys\" array"));
+        };
+        let mut keys = Vec::new();
+        for (index, entry) in list.iter().enumerate() {
+            let Value::Object(jwk) = entry else {
+                return Err(ConfigError::new(format!(
+                    "JWKS key #{index} is not an object"
+                )));
+            };
+            if let Some(key) = parse_jwk(&jwk, index)? {
+                keys.push(key);
+            }
+        }
+        if keys.is_empty() {
+            return Err(ConfigError::new(
+                "JWKS has no usable RSA signing key (kty RSA, use sig or absent, alg RS*/PS* or absent)",
+            ));
+        }
+        Ok(KeySet { keys })
+    }
+
+    /// A key set from keys built by hand.
+    #[must_use]
+    pub fn from_keys(keys: Vec<RsaKey>) -> KeySet {
+        KeySet { keys }
+    }
+
+    /// Number of usable keys.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True when the set holds no key.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The keys, in document order.
+    pub fn iter(&self) -> impl Iterator<Item = &RsaKey> {
+        self.keys.iter()
+    }
+}
+
+fn opt_str<'a>(
+    jwk: &Object<'a>,
+    name: &str,
+    index: usize,
+) -> Result<Option<crate::json::JsonStr<'a>>, ConfigError> {
+    match jwk.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(ConfigError::new(format!(
+            "JWKS key #{index}: \"{name}\" is a {}, not a string",
+            other.type_name()
+        ))),
+    }
+}
+
+fn parse_jwk(jwk: &Object<'_>, index: usize) -> Result<Option<RsaKey>, ConfigError> {
+    let kty = opt_str(jwk, "kty", index)?;
+    if !kty.is_some_and(|k| k.eq_str("RSA")) {
+        return Ok(None);
+    }
+    if opt_str(jwk, "use", index)?.is_some_and(|u| !u.eq_str("sig")) {
+        return Ok(None);
+    }
+    if let Some(ops) = jwk.get("key_ops") {
+        let Value::Array(ops) = ops else {
+            return Err(ConfigError::new(format!(
+                "JWKS key #{index}: \"key_ops\" is not an array"
+            )));
+        };
+        if !ops
+            .iter()
+            .any(|o| o.as_str().is_some_and(|s| s.eq_str("verify")))
+        {
+            return Ok(None);
+        }
+    }
+    let alg = match opt_str(jwk, "alg", index)? {
+        None => None,
+        Some(a) => match Algorithm::ALL.into_iter().find(|x| a.eq_str(x.name())) {
+            Some(x) => Some(x),
+            // RSA-OAEP, RS1, ...: not a key we may verify with.
+            None => return Ok(None),
+        },
+    };
+    let kid = opt_str(jwk, "kid", index)?.map(|k| String::from_iter(k.chars()));
+    let label = kid
+        .as_deref()
+        .map_or_else(|| format!("#{index}"), |k| format!("\"{k}\""));
+    let n = decode_component(opt_str(jwk, "n", index)?, "n", &label)?;
+    let e = decode_component(opt_str(jwk, "e", index)?, "e", &label)?;
+    RsaKey::from_components(&n, &e, kid.as_deref(), alg)
+        .map(Some)
+        .map_err(|err| ConfigError::new(format!("JWKS key {label}: {err}")))
+}
+
+fn decode_component(
+    value: Option<crate::json::JsonStr<'_>>,
+    name: &str,
+    label: &str,
+) -> Result<Vec<u8>, ConfigError> {
+    let Some(value) = value else {
+        return Err(ConfigError::new(format!(
+            "JWKS key {label}: missing \"{name}\""
+        )));
+    };
+    let text = String::from_iter(value.chars());
+    let mut out = vec![0u8; text.len() / 4 * 3 + 3];
+    let len = Base64UrlUnpadded::decode(&text, &mut out)
+        .map_err(|_| {
+            ConfigError::new(format!(
+                "JWKS key {label}: \"{name}\" is not unpadded base64url"
+            ))
+        })?
+        .len();
+    out.truncate(len);
+    Ok(out)
+}
+
+/// The two members of an OIDC discovery document the verifier needs
+/// (`<issuer>/.well-known/openid-configuration`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Discovery {
+    /// The issuer identifier; must equal the configured issuer exactly.
+    pub issuer: String,
+    /// Where the realm publishes its JWKS.
+    pub jwks_uri: String,
+}
+
+impl Discovery {
+    /// Parses a discovery document.
+    ///
+    /// ```
+    /// let d = xconnauth::Discovery::parse(br#"{"issuer":"https:\/\/kc\/realms\/a",
+    ///     "jwks_uri":"https://kc/realms/a/protocol/openid-connect/certs"}"#).unwrap();
+    /// assert_eq!(d.issuer, "https://kc/realms/a");
+    /// assert!(d.check_issuer("https://kc/realms/a").is_ok());
+    /// assert!(d.check_issuer("https://kc/realms/a/").is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// Not strict JSON, or `issuer` / `jwks_uri` missing or not strings.
+    pub fn parse(doc: &[u8]) -> Result<Discovery, ConfigError> {
+        if doc.len() > MAX_JWKS_BYTES {
+            return Err(ConfigError::new("discovery document is too large"));
+        }
+        let obj = Object::parse(doc)
+            .map_err(|e| ConfigError::new(format!("discovery document {}", e.message())))?;
+        let get = |name: &str| -> Result<String, ConfigError> {
+            match obj.get(name) {
+                Some(Value::String(s)) => Ok(String::from_iter(s.chars())),
+                _ => Err(ConfigError::new(format!(
+                    "discovery document has no string \"{name}\""
+                ))),
+            }
+        };
+        Ok(Discovery {
+            issuer: get("issuer")?,
+            jwks_uri: get("jwks_uri")?,
+        })
+    }
+
+    /// Checks that the discovered issuer is exactly the configured one (OIDC Discovery
+    /// §4.3): a mismatch means the document is for another realm or was tampered with.
+    ///
+    /// # Errors
+    /// The issuers differ.
+    pub fn check_issuer(&self, expected: &str) -> Result<(), ConfigError> {
+        if self.issuer == expected {
+            Ok(())
+        } else {
+            Err(ConfigError::new(format!(
+                "discovered issuer \"{}\" is not the configured \"{expected}\"",
+                self.issuer
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bit_lengths() {
+        assert_eq!(bit_len(&[]), 0);
+        assert_eq!(bit_len(&[1]), 1);
+        assert_eq!(bit_len(&[0x7f, 0]), 15);
+        assert_eq!(bit_len(strip_zeros(&[0, 0, 0x80])), 8);
+    }
+
+    #[test]
+    fn jwks_errors_are_config_errors() {
+        for bad in [
+            &b"[]"[..],
+            b"{}",
+            b"{\"keys\":{}}",
+            b"{\"keys\":[]}",
+            b"{\"keys\":[1]}",
+            b"{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQAB\"}]}",
+            b"{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQ==\",\"e\":\"AQAB\"}]}",
+            b"{\"keys\":[{\"kty\":\"RSA\",\"kid\":7,\"n\":\"AQ\",\"e\":\"AQAB\"}]}",
+            b"{\"keys\":[{\"kty\":\"EC\"}]}",
+            b"{\"keys\":[],\"keys\":[]}",
+        ] {
+            assert!(
+                KeySet::from_jwks(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+}

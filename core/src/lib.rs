@@ -1,0 +1,92 @@
+//! # xconnauth
+//!
+//! Decide, fast and correctly, whether an OAuth2 bearer token issued by Keycloak may
+//! pass. One verifier core, `#![no_std]` + `alloc`, shared by the CLI, the C library and
+//! the Python package.
+//!
+//! The recipe (DESIGN §3, always in this order so error categories are predictable):
+//! 1. size limit, 2. split into three segments, 3. decode and strictly parse the header,
+//! 4. header policy (`alg` allow-list, no `crit`/`b64`/`cty`), 5. select exactly one key
+//!    of the trusted JWKS (`kid`, `use`, `kty`, `alg`) and check its strength,
+//! 6. verify the signature over the exact `header.payload` octets, 7. decode and strictly
+//!    parse the payload, 8. claims: presence, `exp`, `nbf`, `iat`, `iss`, `aud`, `typ`,
+//!    `scope`, roles.
+//!
+//! Nothing from the token is trusted before step 6 except what steps 1–5 need; `jku`,
+//! `x5u`, `jwk` and `x5c` header members are ignored.
+//!
+//! ```
+//! # let jwks = std::fs::read("../examples/keycloak/jwks.json").unwrap();
+//! # let token = std::fs::read_to_string("../examples/keycloak/token.jwt").unwrap();
+//! use xconnauth::{ErrorKind, KeySet, Policy, Verifier};
+//!
+//! let keys = KeySet::from_jwks(&jwks)?;
+//! let mut policy = Policy::new(["https://sso.example.com/realms/demo"]);
+//! policy.audiences = Some(vec!["product-factory".into()]);
+//! policy.required_scopes = vec!["spark".into()];
+//! let verifier = Verifier::new(keys, policy)?;
+//!
+//! let ok = verifier.verify_header(&format!("Bearer {token}"), 1_764_000_000)?;
+//! assert_eq!(ok.claims().azp().unwrap().to_string(), "demo-client");
+//!
+//! let err = verifier.verify(token.as_bytes(), 1_764_100_000).unwrap_err();
+//! assert_eq!(err.kind(), ErrorKind::Expired);
+//! assert_eq!(err.http_status(), 401);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Features
+//! | feature | default | adds |
+//! |---|---|---|
+//! | `std` | yes | `std::error::Error` impls, [`now`] (system clock) |
+//!
+//! ## Memory
+//! Splitting, base64url, JSON and claims checks allocate nothing and work on borrowed
+//! slices ([`Verifier::verify_into`] takes the scratch buffer); only RSA arithmetic and
+//! owned key sets allocate.
+#![no_std]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![warn(missing_docs)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod claims;
+mod error;
+pub mod http;
+mod json;
+mod keys;
+mod policy;
+mod verifier;
+
+pub use claims::{Audience, Claims, Header};
+pub use error::{ConfigError, Error, ErrorKind};
+pub use json::{Array, JsonStr, Number, Object, Value, MAX_DEPTH};
+pub use keys::{Algorithm, Discovery, KeySet, RsaKey, MAX_JWKS_BYTES, MAX_MODULUS_BITS};
+pub use policy::{Policy, MAX_LEEWAY, MAX_TOKEN_BYTES_LIMIT, OPTION_NAMES};
+pub use verifier::{
+    bearer_token, decode_unverified, Unverified, Verified, VerifiedToken, Verifier,
+};
+
+/// Parses and validates `json` as one strict RFC 8259 object (UTF-8, no duplicate
+/// names, depth ≤ [`MAX_DEPTH`]) and returns a borrowed view of it.
+///
+/// ```
+/// let o = xconnauth::parse_object(br#"{"a":[1,"x"]}"#).unwrap();
+/// assert!(o.get("a").is_some());
+/// assert!(xconnauth::parse_object(br#"{"a":1,"a":2}"#).is_none());
+/// ```
+#[must_use]
+pub fn parse_object(json: &[u8]) -> Option<Object<'_>> {
+    Object::parse(json).ok()
+}
+
+/// The current unix time in seconds from the system clock.
+#[cfg(feature = "std")]
+#[must_use]
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

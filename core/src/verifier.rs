@@ -1,0 +1,618 @@
+//! The verifier: DESIGN §3 steps in their fixed order.
+
+use alloc::{string::String, vec, vec::Vec};
+use base64ct::{Base64UrlUnpadded, Encoding};
+
+use crate::claims::{Claims, Header};
+use crate::error::{ConfigError, Error, ErrorKind};
+use crate::json::{Object, Value};
+use crate::keys::{Algorithm, KeySet, RsaKey};
+use crate::policy::Policy;
+
+/// Step 2: the three segments of a compact JWS.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Segments<'t> {
+    pub(crate) header: &'t [u8],
+    pub(crate) payload: &'t [u8],
+    pub(crate) signature: &'t [u8],
+    /// `header.payload`, the exact octets the signature covers.
+    pub(crate) signing_input: &'t [u8],
+}
+
+/// Splits a compact JWS: exactly three non-empty `.`-separated segments, no whitespace.
+pub(crate) fn split(token: &[u8]) -> Result<Segments<'_>, Error> {
+    if token.iter().any(|b| b.is_ascii_whitespace() || *b == 0x0b) {
+        return Err(Error::new(
+            ErrorKind::Malformed,
+            "the token contains whitespace",
+        ));
+    }
+    let mut dots = token
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'.')
+        .map(|(i, _)| i);
+    let (Some(d1), Some(d2), None) = (dots.next(), dots.next(), dots.next()) else {
+        return Err(Error::new(
+            ErrorKind::Malformed,
+            "the token is not three dot-separated segments (a JWE has five)",
+        ));
+    };
+    let header = token.get(..d1).unwrap_or_default();
+    let payload = token.get(d1 + 1..d2).unwrap_or_default();
+    let signature = token.get(d2 + 1..).unwrap_or_default();
+    if header.is_empty() || payload.is_empty() || signature.is_empty() {
+        return Err(Error::new(ErrorKind::Malformed, "a token segment is empty"));
+    }
+    let signing_input = token.get(..d2).unwrap_or_default();
+    Ok(Segments {
+        header,
+        payload,
+        signature,
+        signing_input,
+    })
+}
+
+/// Canonical unpadded base64url into the front of `out`.
+pub(crate) fn decode_b64<'o>(
+    segment: &[u8],
+    out: &'o mut [u8],
+    what: &'static str,
+) -> Result<&'o [u8], Error> {
+    Base64UrlUnpadded::decode(segment, out).map_err(|_| Error::new(ErrorKind::BadBase64, what))
+}
+
+/// Decoded size of a canonical unpadded base64url segment (an upper bound otherwise).
+pub(crate) fn decoded_len(segment: &[u8]) -> usize {
+    segment.len() / 4 * 3 + (segment.len() % 4).saturating_sub(1)
+}
+
+fn json_object<'b>(bytes: &'b [u8], what: &'static str) -> Result<Object<'b>, Error> {
+    Object::parse(bytes).map_err(|_| Error::new(ErrorKind::BadJson, what))
+}
+
+/// Step 4: `alg` against the allow-list, then `crit`/`b64`/`cty`.
+pub(crate) fn header_policy(hdr: Object<'_>, allowed: &[Algorithm]) -> Result<Algorithm, Error> {
+    let unsupported = |m| Error::new(ErrorKind::UnsupportedAlg, m);
+    let alg = match hdr.get("alg") {
+        None => return Err(unsupported("the header has no alg")),
+        Some(Value::String(s)) => s,
+        Some(_) => return Err(unsupported("the header alg is not a string")),
+    };
+    let alg = Algorithm::ALL
+        .into_iter()
+        .find(|a| alg.eq_str(a.name()))
+        .ok_or_else(|| {
+            unsupported("the header alg is none, HMAC, or not a supported RSA algorithm")
+        })?;
+    if !allowed.contains(&alg) {
+        return Err(unsupported("the header alg is not allowed by the policy"));
+    }
+    for (name, message) in [
+        (
+            "crit",
+            "the header has crit: no critical extension is supported",
+        ),
+        (
+            "b64",
+            "the header has b64: unencoded payloads are not supported",
+        ),
+        ("cty", "the header has cty: nested tokens are not supported"),
+    ] {
+        if hdr.get(name).is_some() {
+            return Err(Error::new(ErrorKind::UnsupportedHeader, message));
+        }
+    }
+    Ok(alg)
+}
+
+/// A token that passed every check, borrowing a caller-provided buffer.
+#[derive(Clone, Copy, Debug)]
+pub struct Verified<'b> {
+    header: Header<'b>,
+    claims: Claims<'b>,
+    header_json: &'b str,
+    payload_json: &'b str,
+}
+
+impl<'b> Verified<'b> {
+    /// The header.
+    #[must_use]
+    pub fn header(&self) -> Header<'b> {
+        self.header
+    }
+
+    /// The claims.
+    #[must_use]
+    pub fn claims(&self) -> Claims<'b> {
+        self.claims
+    }
+
+    /// The decoded header JSON text.
+    #[must_use]
+    pub fn header_json(&self) -> &'b str {
+        self.header_json
+    }
+
+    /// The decoded payload JSON text, exactly as signed.
+    #[must_use]
+    pub fn payload_json(&self) -> &'b str {
+        self.payload_json
+    }
+}
+
+/// A token that passed every check, owning its decoded header and payload.
+#[derive(Clone, Debug)]
+pub struct VerifiedToken {
+    buf: Vec<u8>,
+    header_len: usize,
+    payload_len: usize,
+    alg: Algorithm,
+}
+
+impl VerifiedToken {
+    /// The decoded header JSON.
+    #[must_use]
+    pub fn header_json(&self) -> &str {
+        let bytes = self.buf.get(..self.header_len).unwrap_or_default();
+        core::str::from_utf8(bytes).unwrap_or_default()
+    }
+
+    /// The decoded payload JSON, exactly as signed (a standard JSON parser reads the
+    /// same claims from it).
+    #[must_use]
+    pub fn payload_json(&self) -> &str {
+        let end = self.header_len + self.payload_len;
+        let bytes = self.buf.get(self.header_len..end).unwrap_or_default();
+        core::str::from_utf8(bytes).unwrap_or_default()
+    }
+
+    /// The header.
+    #[must_use]
+    pub fn header(&self) -> Header<'_> {
+        let obj = Object::parse(self.header_json().as_bytes()).unwrap_or_else(|_| Object::empty());
+        Header::new(obj, self.alg)
+    }
+
+    /// The claims.
+    #[must_use]
+    pub fn claims(&self) -> Claims<'_> {
+        // Both parses succeeded during verification; the fallbacks are unreachable.
+        let obj = Object::parse(self.payload_json().as_bytes()).unwrap_or_else(|_| Object::empty());
+        Claims::parse(obj).unwrap_or_else(|_| Claims::empty())
+    }
+}
+
+#[derive(Clone, Debug)]
+struct IssuerKeys {
+    /// `None`: the keys serve every trusted issuer.
+    issuer: Option<String>,
+    keys: KeySet,
+}
+
+/// Verifies tokens against trusted keys and a policy. Immutable and `Sync`: share one
+/// across threads; to rotate keys build a new one with [`with_keys`](Self::with_keys)
+/// and swap it in.
+///
+/// ```
+/// # let jwks = std::fs::read("../examples/keycloak/jwks.json").unwrap();
+/// # let policy = std::fs::read("../examples/keycloak/policy.json").unwrap();
+/// # let token = std::fs::read_to_string("../examples/keycloak/token.jwt").unwrap();
+/// use xconnauth::{KeySet, Policy, Verifier};
+/// let verifier = Verifier::new(KeySet::from_jwks(&jwks)?, Policy::from_json(&policy)?)?;
+/// let now = 1_764_000_000;
+/// let token = verifier.verify(token.as_bytes(), now)?;
+/// let claims = token.claims();
+/// assert!(claims.has_scope("spark"));
+/// assert!(claims.aud().is_some_and(|a| a.contains("product-factory")));
+///
+/// let err = verifier.verify_header("Basic dXNlcjpwdw==", now).unwrap_err();
+/// assert_eq!(err.code(), "malformed");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Verifier {
+    policy: Policy,
+    sets: Vec<IssuerKeys>,
+}
+
+impl Verifier {
+    /// A verifier whose keys serve every issuer of `policy`.
+    ///
+    /// # Errors
+    /// The policy is invalid, or no key is usable with its algorithms.
+    pub fn new(keys: KeySet, policy: Policy) -> Result<Verifier, ConfigError> {
+        Self::build(policy, vec![IssuerKeys { issuer: None, keys }])
+    }
+
+    /// A verifier for several realms, each with its own key set. A token must be signed
+    /// by a key of the realm its `iss` names.
+    ///
+    /// # Errors
+    /// The policy is invalid, an issuer is not in `policy.issuers`, or no key is usable.
+    pub fn with_issuer_keys<I>(policy: Policy, sets: I) -> Result<Verifier, ConfigError>
+    where
+        I: IntoIterator<Item = (String, KeySet)>,
+    {
+        let mut list = Vec::new();
+        for (issuer, keys) in sets {
+            if !policy.issuers.contains(&issuer) {
+                return Err(ConfigError::new(alloc::format!(
+                    "key set given for \"{issuer}\", which is not a trusted issuer"
+                )));
+            }
+            list.push(IssuerKeys {
+                issuer: Some(issuer),
+                keys,
+            });
+        }
+        Self::build(policy, list)
+    }
+
+    fn build(policy: Policy, sets: Vec<IssuerKeys>) -> Result<Verifier, ConfigError> {
+        policy.validate()?;
+        let usable = sets
+            .iter()
+            .flat_map(|s| s.keys.iter())
+            .any(|k| k.alg().is_none_or(|a| policy.algorithms.contains(&a)));
+        if !usable {
+            return Err(ConfigError::new(
+                "no key in the key set can verify any algorithm the policy allows",
+            ));
+        }
+        Ok(Verifier { policy, sets })
+    }
+
+    /// The same policy with a new key set (key rotation).
+    ///
+    /// # Errors
+    /// No key of `keys` is usable with the policy's algorithms.
+    pub fn with_keys(&self, keys: KeySet) -> Result<Verifier, ConfigError> {
+        Self::new(keys, self.policy.clone())
+    }
+
+    /// The policy.
+    #[must_use]
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Verifies a compact JWS at unix time `now` (seconds).
+    ///
+    /// # Errors
+    /// The first failed check, in DESIGN §3 order.
+    pub fn verify(&self, token: &[u8], now: u64) -> Result<VerifiedToken, Error> {
+        self.check_size(token)?;
+        let mut buf = vec![0u8; token.len()];
+        let v = self.verify_into(token, now, &mut buf)?;
+        let header_len = v.header_json().len();
+        let payload_len = v.payload_json().len();
+        let alg = v.header().alg();
+        // verify_into decodes the header to the front of the buffer and the payload
+        // right after it.
+        buf.truncate(header_len + payload_len);
+        Ok(VerifiedToken {
+            buf,
+            header_len,
+            payload_len,
+            alg,
+        })
+    }
+
+    /// Verifies an `Authorization` header value, `Bearer <token>` (RFC 6750 §2.1).
+    /// The scheme is case-insensitive; surrounding spaces/tabs are ignored.
+    ///
+    /// # Errors
+    /// `malformed` when the scheme is missing or not `Bearer`, else as [`verify`](Self::verify).
+    pub fn verify_header(&self, value: &str, now: u64) -> Result<VerifiedToken, Error> {
+        let token = bearer_token(value)?;
+        self.verify(token.as_bytes(), now)
+    }
+
+    fn check_size(&self, token: &[u8]) -> Result<(), Error> {
+        if token.len() > self.policy.max_token_bytes {
+            Err(Error::new(
+                ErrorKind::TooLarge,
+                "the token is longer than max_token_bytes",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Verifies without allocating outside RSA arithmetic: the header and payload are
+    /// decoded into `buf`, which needs `token.len()` bytes.
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify); `too_large` when `buf` is too small.
+    pub fn verify_into<'b>(
+        &self,
+        token: &[u8],
+        now: u64,
+        buf: &'b mut [u8],
+    ) -> Result<Verified<'b>, Error> {
+        // 1. size limits
+        self.check_size(token)?;
+        if buf.len() < token.len() {
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                "the verify buffer is smaller than the token",
+            ));
+        }
+        // 2. split
+        let seg = split(token)?;
+        // 3. header
+        let (hbuf, rest) = buf.split_at_mut(decoded_len(seg.header));
+        let header_bytes = decode_b64(seg.header, hbuf, "the header is not canonical base64url")?;
+        let header = json_object(header_bytes, "the header is not a JSON object")?;
+        // 4. header policy
+        let alg = header_policy(header, &self.policy.algorithms)?;
+        // 5. key
+        let (set, key) = self.select_key(header, alg)?;
+        // 6. signature
+        let sig = decode_b64(
+            seg.signature,
+            rest,
+            "the signature is not canonical base64url",
+        )?;
+        if !key.verify(alg, seg.signing_input, sig) {
+            return Err(Error::new(
+                ErrorKind::BadSignature,
+                "the signature does not verify",
+            ));
+        }
+        // 7. payload
+        let payload_bytes =
+            decode_b64(seg.payload, rest, "the payload is not canonical base64url")?;
+        let payload = json_object(payload_bytes, "the payload is not a JSON object")?;
+        let claims = Claims::parse(payload)?;
+        // 8. claims
+        self.check_claims_with_key(&claims, now, Some(set))?;
+        Ok(Verified {
+            header: Header::new(header, alg),
+            claims,
+            // Both were validated as UTF-8 JSON above.
+            header_json: core::str::from_utf8(header_bytes).unwrap_or_default(),
+            payload_json: core::str::from_utf8(payload_bytes).unwrap_or_default(),
+        })
+    }
+
+    /// Step 5: exactly one usable key, then its strength.
+    fn select_key(&self, header: Object<'_>, alg: Algorithm) -> Result<(usize, &RsaKey), Error> {
+        let unknown = |m| Error::new(ErrorKind::UnknownKid, m);
+        let kid = match header.get("kid") {
+            None => None,
+            Some(Value::String(s)) => Some(s),
+            Some(_) => return Err(unknown("the header kid is not a string")),
+        };
+        let mut found: Option<(usize, &RsaKey)> = None;
+        for (i, set) in self.sets.iter().enumerate() {
+            for key in set.keys.iter() {
+                if !key.usable_for(alg) {
+                    continue;
+                }
+                let matches = match (kid, key.kid()) {
+                    (Some(want), Some(have)) => want.eq_str(have),
+                    (Some(_), None) => false,
+                    (None, _) => true,
+                };
+                if matches {
+                    if found.is_some() {
+                        return Err(unknown(if kid.is_some() {
+                            "the kid names several keys"
+                        } else {
+                            "the token has no kid and several keys could verify it"
+                        }));
+                    }
+                    found = Some((i, key));
+                }
+            }
+        }
+        let (i, key) = found.ok_or_else(|| {
+            unknown(if kid.is_some() {
+                "no usable signing key has the token's kid"
+            } else {
+                "the token has no kid and no single usable key"
+            })
+        })?;
+        if !key.strong_enough(self.policy.min_rsa_bits, self.policy.max_rsa_bits) {
+            return Err(Error::new(
+                ErrorKind::WeakKey,
+                "the signing key is outside min_rsa_bits..=max_rsa_bits or its exponent is below 65537 or even",
+            ));
+        }
+        Ok((i, key))
+    }
+
+    /// Step 8 alone, in DESIGN §3 order: re-checks the claims of a token verified
+    /// earlier (for example against a stricter per-route policy).
+    ///
+    /// # Errors
+    /// The first failed claim check.
+    pub fn check_claims(&self, claims: &Claims<'_>, now: u64) -> Result<(), Error> {
+        self.check_claims_with_key(claims, now, None)
+    }
+
+    fn check_claims_with_key(
+        &self,
+        c: &Claims<'_>,
+        now: u64,
+        key_set: Option<usize>,
+    ) -> Result<(), Error> {
+        let p = &self.policy;
+        let missing = |name: &str| {
+            Error::new(ErrorKind::MissingClaim, "a required claim is absent").with_context(name)
+        };
+        // required presence
+        if c.exp().is_none() {
+            return Err(missing("exp"));
+        }
+        let Some(iss) = c.iss() else {
+            return Err(missing("iss"));
+        };
+        if p.audiences.is_some() && c.aud().is_none() {
+            return Err(missing("aud"));
+        }
+        if p.token_type.is_some() && c.typ().is_none() {
+            return Err(missing("typ"));
+        }
+        if let Some(name) = p.required_claims.iter().find(|n| !c.contains(n)) {
+            return Err(missing(name));
+        }
+        // time
+        let leeway = u128::from(p.leeway);
+        let now = u128::from(now);
+        if let Some(exp) = c.exp() {
+            if now >= u128::from(exp) + leeway {
+                return Err(Error::new(ErrorKind::Expired, "the token has expired"));
+            }
+        }
+        if let Some(nbf) = c.nbf() {
+            if now + leeway < u128::from(nbf) {
+                return Err(Error::new(
+                    ErrorKind::NotYetValid,
+                    "the token is not valid yet (nbf)",
+                ));
+            }
+        }
+        if let Some(iat) = c.iat() {
+            if u128::from(iat) > now + leeway {
+                return Err(Error::new(
+                    ErrorKind::IssuedInFuture,
+                    "the token was issued in the future (iat)",
+                ));
+            }
+        }
+        // issuer, and the key must belong to it
+        let Some(issuer) = p.issuers.iter().find(|i| iss.eq_str(i)) else {
+            return Err(Error::new(
+                ErrorKind::WrongIssuer,
+                "iss is not a trusted issuer",
+            ));
+        };
+        let owner = key_set
+            .and_then(|i| self.sets.get(i))
+            .and_then(|s| s.issuer.as_deref());
+        if owner.is_some_and(|o| o != issuer) {
+            return Err(Error::new(
+                ErrorKind::WrongIssuer,
+                "the token is signed by a key of another issuer",
+            ));
+        }
+        // audience
+        if let (Some(accepted), Some(aud)) = (&p.audiences, c.aud()) {
+            if !aud.iter().any(|a| accepted.iter().any(|x| a.eq_str(x))) {
+                return Err(Error::new(
+                    ErrorKind::WrongAudience,
+                    "aud holds no accepted audience",
+                ));
+            }
+        }
+        // type
+        if let (Some(want), Some(typ)) = (&p.token_type, c.typ()) {
+            if !typ.eq_str(want) {
+                return Err(Error::new(
+                    ErrorKind::WrongType,
+                    "the typ claim is not the expected token type",
+                )
+                .with_context(want));
+            }
+        }
+        // scope
+        if let Some(s) = p.required_scopes.iter().find(|s| !c.has_scope(s)) {
+            return Err(
+                Error::new(ErrorKind::MissingScope, "a required scope is not granted")
+                    .with_context(s),
+            );
+        }
+        // roles
+        if let Some(r) = p.required_realm_roles.iter().find(|r| !c.has_realm_role(r)) {
+            return Err(Error::new(
+                ErrorKind::MissingRole,
+                "a required realm role is not granted",
+            )
+            .with_context(r));
+        }
+        for (client, roles) in &p.required_client_roles {
+            if let Some(r) = roles.iter().find(|r| !c.has_client_role(client, r)) {
+                let mut name = heapless::String::<64>::new();
+                let _ = core::fmt::write(&mut name, format_args!("{client}/{r}"));
+                return Err(Error::new(
+                    ErrorKind::MissingRole,
+                    "a required client role is not granted",
+                )
+                .with_context(&name));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` value (RFC 6750 §2.1).
+///
+/// ```
+/// assert_eq!(xconnauth::bearer_token("Bearer abc.def.ghi").unwrap(), "abc.def.ghi");
+/// assert_eq!(xconnauth::bearer_token(" bearer  abc.def.ghi ").unwrap(), "abc.def.ghi");
+/// assert_eq!(xconnauth::bearer_token("Basic abc").unwrap_err().code(), "malformed");
+/// assert_eq!(xconnauth::bearer_token("Bearer").unwrap_err().code(), "malformed");
+/// ```
+///
+/// # Errors
+/// `malformed` when the scheme is missing or not `Bearer`, or no token follows.
+pub fn bearer_token(value: &str) -> Result<&str, Error> {
+    let ows = |c: char| c == ' ' || c == '\t';
+    let value = value.trim_matches(ows);
+    let malformed = |m| Error::new(ErrorKind::Malformed, m);
+    let (scheme, rest) = value
+        .split_once(' ')
+        .ok_or_else(|| malformed("the Authorization value is not \"Bearer <token>\""))?;
+    if !scheme.eq_ignore_ascii_case("Bearer") {
+        return Err(malformed("the Authorization scheme is not Bearer"));
+    }
+    let token = rest.trim_start_matches(' ');
+    if token.is_empty() {
+        return Err(malformed("the Authorization value has no token"));
+    }
+    Ok(token)
+}
+
+/// A token's header and payload, decoded and checked to be JSON objects but **not
+/// verified**: for display and debugging only (`xconnauth inspect`).
+#[derive(Clone, Copy, Debug)]
+pub struct Unverified<'b> {
+    /// The decoded header object.
+    pub header: Object<'b>,
+    /// The decoded payload object.
+    pub payload: Object<'b>,
+}
+
+impl<'b> Unverified<'b> {
+    /// The payload read as claims (JSON types of known claims checked), still
+    /// **unverified**.
+    ///
+    /// # Errors
+    /// `bad_json` when a known claim has the wrong JSON type.
+    pub fn claims(&self) -> Result<Claims<'b>, Error> {
+        Claims::parse(self.payload)
+    }
+}
+
+/// Decodes a token without verifying anything. `buf` needs `token.len()` bytes.
+///
+/// # Errors
+/// The token does not split, decode, or parse as JSON objects.
+pub fn decode_unverified<'b>(token: &[u8], buf: &'b mut [u8]) -> Result<Unverified<'b>, Error> {
+    if buf.len() < token.len() {
+        return Err(Error::new(
+            ErrorKind::TooLarge,
+            "the buffer is smaller than the token",
+        ));
+    }
+    let seg = split(token)?;
+    let (hbuf, rest) = buf.split_at_mut(decoded_len(seg.header));
+    let header = decode_b64(seg.header, hbuf, "the header is not canonical base64url")?;
+    let header = json_object(header, "the header is not a JSON object")?;
+    let payload = decode_b64(seg.payload, rest, "the payload is not canonical base64url")?;
+    let payload = json_object(payload, "the payload is not a JSON object")?;
+    Ok(Unverified { header, payload })
+}

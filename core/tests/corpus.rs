@@ -1,0 +1,99 @@
+//! The shared dev corpus (`../shared/vectors/dev`), every case with its exact category
+//! and, for valid tokens, the exact decoded claims.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value as Json;
+use xconnauth::{KeySet, Policy, Verifier};
+
+fn vectors_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/dev")
+}
+
+struct Outcome {
+    name: String,
+    expected: String,
+    got: String,
+}
+
+fn run_file(file: &str) -> (usize, Vec<Outcome>) {
+    let dir = vectors_dir();
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("corpus file {} is required: {e}", path.display()));
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        count += 1;
+        let case: Json = serde_json::from_str(line).unwrap();
+        let name = case["name"].as_str().unwrap().to_string();
+        let jwks = match case.get("jwks_ref").and_then(Json::as_str) {
+            Some(r) => std::fs::read(dir.join(r)).unwrap(),
+            None => serde_json::to_vec(&case["jwks"]).unwrap(),
+        };
+        let options = serde_json::to_vec(&case["options"]).unwrap();
+        let policy = Policy::from_json(&options).unwrap_or_else(|e| panic!("{name}: policy: {e}"));
+        let keys = KeySet::from_jwks(&jwks).unwrap_or_else(|e| panic!("{name}: jwks: {e}"));
+        let verifier = Verifier::new(keys, policy).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let token = case["token"].as_str().unwrap();
+        let now = case["now"].as_u64().unwrap();
+        let expected = match &case["expect"] {
+            Json::String(s) if s == "ok" => "ok".to_string(),
+            other => other["error"].as_str().unwrap().to_string(),
+        };
+        let got = match verifier.verify(token.as_bytes(), now) {
+            Ok(v) => {
+                let claims: Json = serde_json::from_str(v.payload_json()).unwrap();
+                if claims == case["claims"] {
+                    "ok".to_string()
+                } else {
+                    format!("ok but claims differ: {claims}")
+                }
+            }
+            Err(e) => {
+                // Messages must never echo the token.
+                assert!(token.len() < 16 || !e.to_string().contains(token), "{name}");
+                e.code().to_string()
+            }
+        };
+        if got != expected {
+            failures.push(Outcome {
+                name,
+                expected,
+                got,
+            });
+        }
+    }
+    (count, failures)
+}
+
+fn assert_all(file: &str, min_cases: usize) {
+    let (count, failures) = run_file(file);
+    assert!(count >= min_cases, "{file}: only {count} cases");
+    let report: Vec<String> = failures
+        .iter()
+        .map(|f| format!("  {}: expected {}, got {}", f.name, f.expected, f.got))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{file}: {} of {count} cases fail:\n{}",
+        failures.len(),
+        report.join("\n")
+    );
+}
+
+#[test]
+fn dev_cases() {
+    assert_all("cases.jsonl", 158);
+}
+
+#[test]
+fn wycheproof_jwt_cases() {
+    assert_all("wycheproof_jwt.jsonl", 245);
+}

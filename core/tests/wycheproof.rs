@@ -1,0 +1,71 @@
+//! The raw Wycheproof RSASSA-PKCS1-v1_5 / SHA-256 vectors against the RSA layer.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::path::Path;
+
+use serde_json::Value as Json;
+use xconnauth::{Algorithm, RsaKey};
+
+fn hex(s: &str) -> Vec<u8> {
+    assert!(s.len() % 2 == 0, "odd hex");
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn run(file: &str, expected_tests: usize) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/vectors/wycheproof")
+        .join(file);
+    let doc: Json = serde_json::from_slice(
+        &std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap();
+    let mut seen = 0;
+    let mut wrong = Vec::new();
+    for group in doc["testGroups"].as_array().unwrap() {
+        let key = &group["publicKey"];
+        let n = hex(key["modulus"].as_str().unwrap());
+        let e = hex(key["publicExponent"].as_str().unwrap());
+        let key = RsaKey::from_components(&n, &e, None, Some(Algorithm::RS256)).unwrap();
+        for t in group["tests"].as_array().unwrap() {
+            seen += 1;
+            let ok = key.verify(
+                Algorithm::RS256,
+                &hex(t["msg"].as_str().unwrap()),
+                &hex(t["sig"].as_str().unwrap()),
+            );
+            // "acceptable" is MissingNull: RS256 requires the DER NULL, so reject it.
+            let want = t["result"] == "valid";
+            if ok != want {
+                wrong.push(format!(
+                    "tcId {} ({}): verified={ok}",
+                    t["tcId"], t["comment"]
+                ));
+            }
+        }
+    }
+    assert_eq!(seen, expected_tests, "{file}: test count");
+    assert!(wrong.is_empty(), "{file}:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn rsa_2048_sha256() {
+    run("rsa_signature_2048_sha256_test.json", 259);
+}
+
+#[test]
+fn rsa_3072_sha256() {
+    run("rsa_signature_3072_sha256_test.json", 259);
+}
+
+#[test]
+fn rsa_4096_sha256() {
+    run("rsa_signature_4096_sha256_test.json", 258);
+}
