@@ -27,6 +27,8 @@ pub(crate) enum JsonError {
     Duplicate,
     /// Nested deeper than [`MAX_DEPTH`].
     TooDeep,
+    /// More member names than the caller allows.
+    TooManyNames,
 }
 
 impl JsonError {
@@ -37,6 +39,7 @@ impl JsonError {
             JsonError::Surrogate => "contains an unpaired UTF-16 surrogate escape",
             JsonError::Duplicate => "has a duplicate member name",
             JsonError::TooDeep => "is nested too deeply",
+            JsonError::TooManyNames => "has too many member names",
         }
     }
 }
@@ -153,14 +156,24 @@ impl<'a> Validator<'a> {
         Ok(v)
     }
 
-    /// Validates a string starting at the opening quote. Returns the raw contents and the
-    /// hash of the unescaped UTF-8 bytes.
-    fn string(&mut self) -> Result<(JsonStr<'a>, Fnv), JsonError> {
+    /// Validates a string starting at the opening quote. Returns the raw contents and,
+    /// for member names (`hash`), the hash of the unescaped UTF-8 bytes.
+    fn string(&mut self, hash: bool) -> Result<(JsonStr<'a>, Fnv), JsonError> {
         self.expect(b'"')?;
         let start = self.i;
         let mut h = Fnv::new();
         let mut escaped = false;
         loop {
+            // Runs of plain bytes are most of every document: skip them in one go.
+            let rest = self.b.get(self.i..).unwrap_or_default();
+            let plain = rest
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                .unwrap_or(rest.len());
+            if hash {
+                rest.iter().take(plain).for_each(|&c| h.push(c));
+            }
+            self.i += plain;
             let c = self.bump().ok_or(JsonError::Syntax)?;
             match c {
                 b'"' => break,
@@ -219,51 +232,129 @@ fn hex_val(c: u8) -> Option<u8> {
     }
 }
 
-/// Validates `src` as one complete, strict RFC 8259 document.
-///
-/// Iterative: memory use is a fixed few hundred bytes whatever the input, and it never
-/// allocates. Duplicate names are found with a per-object hash filter; only a filter hit
-/// rescans the object's earlier names, comparing exactly.
-pub(crate) fn validate(src: &[u8]) -> Result<(), JsonError> {
-    if core::str::from_utf8(src).is_err() {
-        return Err(JsonError::Utf8);
-    }
-    let mut v = Validator { b: src, i: 0 };
-    // Per open container: where it starts (objects: just after `{`), whether it is an
-    // object, and a 64-bit filter of its member-name hashes.
-    let mut starts = [0usize; MAX_DEPTH];
-    let mut filters = [0u64; MAX_DEPTH];
-    let mut is_object: u64 = 0;
-    let mut depth = 0usize;
+/// Name hashes remembered for the open objects; beyond this a per-object filter plus an
+/// exact rescan takes over (correct, but quadratic for huge objects).
+pub(crate) const NAME_SLOTS: usize = 128;
 
-    // Parses `"name" :` of an object member and rejects duplicate names.
-    let member_name = |v: &mut Validator<'_>,
-                       depth: usize,
-                       filters: &mut [u64; MAX_DEPTH],
-                       starts: &[usize; MAX_DEPTH]|
-     -> Result<(), JsonError> {
-        v.ws();
-        let key_start = v.i;
-        let (name, h) = v.string()?;
-        let level = depth.checked_sub(1).ok_or(JsonError::Syntax)?;
-        let bit = 1u64 << (h.0 % 64);
-        let filter = filters.get_mut(level).ok_or(JsonError::TooDeep)?;
-        if *filter & bit != 0 {
-            let obj_start = *starts.get(level).ok_or(JsonError::TooDeep)?;
-            let before = v.b.get(obj_start..key_start).ok_or(JsonError::Syntax)?;
+/// Duplicate-name detection for the open objects, allocation-free.
+struct NameSet {
+    /// Hashes of the names of all open objects, innermost object last.
+    hashes: [u64; NAME_SLOTS],
+    len: usize,
+    /// Per open container: where its names begin in `hashes`, where its text begins,
+    /// and a 64-bit filter of all its name hashes.
+    base: [usize; MAX_DEPTH],
+    starts: [usize; MAX_DEPTH],
+    filters: [u64; MAX_DEPTH],
+    /// Bit per level: that object has names that did not fit in `hashes`.
+    overflow: u64,
+    /// Names seen in the whole document.
+    total: usize,
+}
+
+impl NameSet {
+    fn open(&mut self, level: usize, text_start: usize) {
+        if let Some(b) = self.base.get_mut(level) {
+            *b = self.len;
+        }
+        if let Some(s) = self.starts.get_mut(level) {
+            *s = text_start;
+        }
+        if let Some(f) = self.filters.get_mut(level) {
+            *f = 0;
+        }
+        self.overflow &= !(1 << level);
+    }
+
+    fn close(&mut self, level: usize) {
+        if let Some(&b) = self.base.get(level) {
+            self.len = b;
+        }
+    }
+
+    /// Records `name` (its text starts at `key_start`) in the object at `level`.
+    fn insert(
+        &mut self,
+        src: &[u8],
+        level: usize,
+        key_start: usize,
+        name: &JsonStr<'_>,
+        h: u64,
+        max_names: usize,
+    ) -> Result<(), JsonError> {
+        self.total += 1;
+        if self.total > max_names {
+            return Err(JsonError::TooManyNames);
+        }
+        let bit = 1u64 << (h % 64);
+        let filter = self.filters.get_mut(level).ok_or(JsonError::TooDeep)?;
+        let base = self.base.get(level).copied().unwrap_or(0);
+        let maybe = if self.overflow & (1 << level) != 0 {
+            *filter & bit != 0
+        } else {
+            self.hashes
+                .get(base..self.len)
+                .is_some_and(|hs| hs.contains(&h))
+        };
+        *filter |= bit;
+        if maybe {
+            // Only an equal hash (or a saturated filter) gets here: compare exactly.
+            let obj_start = self.starts.get(level).copied().ok_or(JsonError::TooDeep)?;
+            let before = src.get(obj_start..key_start).ok_or(JsonError::Syntax)?;
             let members = Members {
                 cur: Cursor { b: before, i: 0 },
             };
             for (prev, _) in members {
-                if prev.eq_json_str(&name) {
+                if prev.eq_json_str(name) {
                     return Err(JsonError::Duplicate);
                 }
             }
         }
-        *filter |= bit;
-        v.ws();
-        v.expect(b':')
+        match self.hashes.get_mut(self.len) {
+            Some(slot) => {
+                *slot = h;
+                self.len += 1;
+            }
+            None => self.overflow |= 1 << level,
+        }
+        Ok(())
+    }
+}
+
+/// Validates `src` as one complete, strict RFC 8259 document with at most `max_names`
+/// member names in all.
+///
+/// Iterative: memory use is a fixed ~2 KB whatever the input, and it never allocates.
+/// Duplicate names are found by comparing hashes of the open objects' names; only an
+/// equal hash rescans the object's earlier names to compare exactly.
+pub(crate) fn validate_limited(src: &[u8], max_names: usize) -> Result<(), JsonError> {
+    if core::str::from_utf8(src).is_err() {
+        return Err(JsonError::Utf8);
+    }
+    let mut v = Validator { b: src, i: 0 };
+    let mut names = NameSet {
+        hashes: [0; NAME_SLOTS],
+        len: 0,
+        base: [0; MAX_DEPTH],
+        starts: [0; MAX_DEPTH],
+        filters: [0; MAX_DEPTH],
+        overflow: 0,
+        total: 0,
     };
+    let mut is_object: u64 = 0;
+    let mut depth = 0usize;
+
+    // Parses `"name" :` of a member of the innermost object.
+    let member_name =
+        |v: &mut Validator<'_>, depth: usize, names: &mut NameSet| -> Result<(), JsonError> {
+            v.ws();
+            let key_start = v.i;
+            let (name, h) = v.string(true)?;
+            let level = depth.checked_sub(1).ok_or(JsonError::Syntax)?;
+            names.insert(v.b, level, key_start, &name, h.0, max_names)?;
+            v.ws();
+            v.expect(b':')
+        };
 
     loop {
         v.ws();
@@ -274,14 +365,9 @@ pub(crate) fn validate(src: &[u8]) -> Result<(), JsonError> {
                     return Err(JsonError::TooDeep);
                 }
                 let obj = open == b'{';
-                if let Some(s) = starts.get_mut(depth) {
-                    *s = v.i;
-                }
-                if let Some(f) = filters.get_mut(depth) {
-                    *f = 0;
-                }
                 if obj {
                     is_object |= 1 << depth;
+                    names.open(depth, v.i);
                 } else {
                     is_object &= !(1 << depth);
                 }
@@ -291,15 +377,18 @@ pub(crate) fn validate(src: &[u8]) -> Result<(), JsonError> {
                 if v.peek() == Some(close) {
                     v.i += 1;
                     depth -= 1;
+                    if obj {
+                        names.close(depth);
+                    }
                 } else {
                     if obj {
-                        member_name(&mut v, depth, &mut filters, &starts)?;
+                        member_name(&mut v, depth, &mut names)?;
                     }
                     continue;
                 }
             }
             b'"' => {
-                v.string()?;
+                v.string(false)?;
             }
             b't' => v.literal(b"true")?,
             b'f' => v.literal(b"false")?,
@@ -321,16 +410,24 @@ pub(crate) fn validate(src: &[u8]) -> Result<(), JsonError> {
             match v.bump() {
                 Some(b',') => {
                     if obj {
-                        member_name(&mut v, depth, &mut filters, &starts)?;
+                        member_name(&mut v, depth, &mut names)?;
                     }
                     break;
                 }
-                Some(b'}') if obj => depth -= 1,
+                Some(b'}') if obj => {
+                    depth -= 1;
+                    names.close(depth);
+                }
                 Some(b']') if !obj => depth -= 1,
                 _ => return Err(JsonError::Syntax),
             }
         }
     }
+}
+
+/// [`validate_limited`] without a name limit.
+pub(crate) fn validate(src: &[u8]) -> Result<(), JsonError> {
+    validate_limited(src, usize::MAX)
 }
 
 /// A cursor over text that [`validate`] accepted. Methods return `None` rather than
@@ -531,7 +628,12 @@ pub struct Object<'a> {
 impl<'a> Object<'a> {
     /// Parses and validates `src` as a JSON object.
     pub(crate) fn parse(src: &'a [u8]) -> Result<Self, JsonError> {
-        validate(src)?;
+        Self::parse_limited(src, usize::MAX)
+    }
+
+    /// As [`parse`](Self::parse), with at most `max_names` member names in all.
+    pub(crate) fn parse_limited(src: &'a [u8], max_names: usize) -> Result<Self, JsonError> {
+        validate_limited(src, max_names)?;
         let mut cur = Cursor { b: src, i: 0 };
         match cur.value() {
             Some(Value::Object(o)) => Ok(o),
@@ -771,11 +873,15 @@ impl<'a> JsonStr<'a> {
     /// True when the unescaped value equals `s`.
     #[must_use]
     pub fn eq_str(&self, s: &str) -> bool {
-        if self.escaped {
-            self.bytes().eq(s.bytes())
-        } else {
-            self.raw == s.as_bytes()
+        if !self.escaped {
+            return self.raw == s.as_bytes();
         }
+        // An escape is 2 to 12 raw bytes for 1 to 4 unescaped bytes: cheap length bounds
+        // reject most names before decoding anything.
+        if s.len() > self.raw.len() || s.len().saturating_mul(6) < self.raw.len() {
+            return false;
+        }
+        self.bytes().eq(s.bytes())
     }
 
     fn eq_json_str(&self, other: &JsonStr<'_>) -> bool {
@@ -900,6 +1006,22 @@ mod tests {
         assert_eq!(validate(s.as_bytes()), Ok(()));
         s.insert_str(1, "\"k499\":0,");
         assert_eq!(validate(s.as_bytes()), Err(JsonError::Duplicate));
+    }
+
+    #[test]
+    fn name_limit() {
+        let doc = br#"{"a":1,"b":{"c":2,"d":3}}"#;
+        assert_eq!(validate_limited(doc, 4), Ok(()));
+        assert_eq!(validate_limited(doc, 3), Err(JsonError::TooManyNames));
+        // Names beyond the hash slots fall back to filter + exact rescan.
+        let mut s = alloc::string::String::from("{");
+        for i in 0..(NAME_SLOTS * 3) {
+            s.push_str(&alloc::format!("\"\\u0041{i}\":{{\"x\":{{\"A{i}\":0}}}},"));
+        }
+        s.push_str("\"z\":0}");
+        assert_eq!(validate(s.as_bytes()), Ok(()));
+        let dup = s.replacen("\"z\"", "\"A7\"", 1);
+        assert_eq!(validate(dup.as_bytes()), Err(JsonError::Duplicate));
     }
 
     #[test]

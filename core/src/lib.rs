@@ -67,6 +67,7 @@ pub use keys::{Algorithm, Discovery, KeySet, RsaKey, MAX_JWKS_BYTES, MAX_MODULUS
 pub use policy::{Policy, MAX_LEEWAY, MAX_TOKEN_BYTES_LIMIT, OPTION_NAMES};
 pub use verifier::{
     bearer_token, decode_unverified, Unverified, Verified, VerifiedToken, Verifier,
+    MAX_HEADER_NAMES,
 };
 
 /// Parses and validates `json` as one strict RFC 8259 object (UTF-8, no duplicate

@@ -5,7 +5,7 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 
 use crate::claims::{Claims, Header};
 use crate::error::{ConfigError, Error, ErrorKind};
-use crate::json::{Object, Value};
+use crate::json::{JsonError, Object, Value};
 use crate::keys::{Algorithm, KeySet, RsaKey};
 use crate::policy::Policy;
 
@@ -71,10 +71,42 @@ fn json_object<'b>(bytes: &'b [u8], what: &'static str) -> Result<Object<'b>, Er
     Object::parse(bytes).map_err(|_| Error::new(ErrorKind::BadJson, what))
 }
 
+/// Most member names a header may hold. Real headers have under ten; the header is
+/// parsed before the signature is checked, so its parsing cost must stay linear.
+pub const MAX_HEADER_NAMES: usize = crate::json::NAME_SLOTS;
+
+fn header_object(bytes: &[u8]) -> Result<Object<'_>, Error> {
+    Object::parse_limited(bytes, MAX_HEADER_NAMES).map_err(|e| match e {
+        JsonError::TooManyNames => Error::new(
+            ErrorKind::TooLarge,
+            "the header has more member names than MAX_HEADER_NAMES",
+        ),
+        _ => Error::new(ErrorKind::BadJson, "the header is not a JSON object"),
+    })
+}
+
 /// Step 4: `alg` against the allow-list, then `crit`/`b64`/`cty`.
 pub(crate) fn header_policy(hdr: Object<'_>, allowed: &[Algorithm]) -> Result<Algorithm, Error> {
     let unsupported = |m| Error::new(ErrorKind::UnsupportedAlg, m);
-    let alg = match hdr.get("alg") {
+    // One pass over the header: it is untrusted and not yet authenticated.
+    let mut alg = None;
+    let mut unsupported_header = None;
+    for (name, value) in hdr.iter() {
+        if name.eq_str("alg") {
+            alg = Some(value);
+        } else if unsupported_header.is_none() {
+            unsupported_header = if name.eq_str("crit") {
+                Some("the header has crit: no critical extension is supported")
+            } else if name.eq_str("b64") {
+                Some("the header has b64: unencoded payloads are not supported")
+            } else if name.eq_str("cty") {
+                Some("the header has cty: nested tokens are not supported")
+            } else {
+                None
+            };
+        }
+    }
+    let alg = match alg {
         None => return Err(unsupported("the header has no alg")),
         Some(Value::String(s)) => s,
         Some(_) => return Err(unsupported("the header alg is not a string")),
@@ -88,22 +120,10 @@ pub(crate) fn header_policy(hdr: Object<'_>, allowed: &[Algorithm]) -> Result<Al
     if !allowed.contains(&alg) {
         return Err(unsupported("the header alg is not allowed by the policy"));
     }
-    for (name, message) in [
-        (
-            "crit",
-            "the header has crit: no critical extension is supported",
-        ),
-        (
-            "b64",
-            "the header has b64: unencoded payloads are not supported",
-        ),
-        ("cty", "the header has cty: nested tokens are not supported"),
-    ] {
-        if hdr.get(name).is_some() {
-            return Err(Error::new(ErrorKind::UnsupportedHeader, message));
-        }
+    match unsupported_header {
+        Some(message) => Err(Error::new(ErrorKind::UnsupportedHeader, message)),
+        None => Ok(alg),
     }
-    Ok(alg)
 }
 
 /// A token that passed every check, borrowing a caller-provided buffer.
@@ -344,7 +364,7 @@ impl Verifier {
         // 3. header
         let (hbuf, rest) = buf.split_at_mut(decoded_len(seg.header));
         let header_bytes = decode_b64(seg.header, hbuf, "the header is not canonical base64url")?;
-        let header = json_object(header_bytes, "the header is not a JSON object")?;
+        let header = header_object(header_bytes)?;
         // 4. header policy
         let alg = header_policy(header, &self.policy.algorithms)?;
         // 5. key
@@ -611,7 +631,7 @@ pub fn decode_unverified<'b>(token: &[u8], buf: &'b mut [u8]) -> Result<Unverifi
     let seg = split(token)?;
     let (hbuf, rest) = buf.split_at_mut(decoded_len(seg.header));
     let header = decode_b64(seg.header, hbuf, "the header is not canonical base64url")?;
-    let header = json_object(header, "the header is not a JSON object")?;
+    let header = header_object(header)?;
     let payload = decode_b64(seg.payload, rest, "the payload is not canonical base64url")?;
     let payload = json_object(payload, "the payload is not a JSON object")?;
     Ok(Unverified { header, payload })

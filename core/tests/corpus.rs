@@ -97,3 +97,35 @@ fn dev_cases() {
 fn wycheproof_jwt_cases() {
     assert_all("wycheproof_jwt.jsonl", 245);
 }
+
+/// A header is parsed before the signature is checked: its cost must stay bounded.
+#[test]
+fn header_with_too_many_names_is_too_large() {
+    use std::fmt::Write;
+    let jwks =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/keycloak/jwks.json"))
+            .unwrap();
+    let verifier = Verifier::new(KeySet::from_jwks(&jwks).unwrap(), Policy::new(["x"])).unwrap();
+    let mut header = String::from("{\"alg\":\"RS256\"");
+    for i in 0..xconnauth::MAX_HEADER_NAMES {
+        write!(header, ",\"\\u0041{i}\":0").unwrap();
+    }
+    header.push('}');
+    let b64 = |s: &str| {
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut out = String::new();
+        for chunk in s.as_bytes().chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
+            for i in 0..=chunk.len() {
+                out.push(alphabet[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            }
+        }
+        out
+    };
+    let token = format!("{}.{}.AAAA", b64(&header), b64("{}"));
+    let err = verifier.verify(token.as_bytes(), 0).unwrap_err();
+    assert_eq!(err.code(), "too_large", "{err}");
+}
