@@ -426,6 +426,7 @@ pub(crate) fn validate_limited(src: &[u8], max_names: usize) -> Result<(), JsonE
 }
 
 /// [`validate_limited`] without a name limit.
+#[cfg(test)]
 pub(crate) fn validate(src: &[u8]) -> Result<(), JsonError> {
     validate_limited(src, usize::MAX)
 }
