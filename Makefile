@@ -1,0 +1,45 @@
+# xconnauth: the two commands a new user needs are `make demo` and `make test`.
+# Everything here also runs in CI through .ci/run (which installs the tools first).
+
+CARGO ?= cargo
+SAMPLE := examples/keycloak
+NOW := $(shell cat $(SAMPLE)/now.txt)
+VERIFY := $(CARGO) run -q -p xconnauth-cli -- verify --jwks $(SAMPLE)/jwks.json --policy $(SAMPLE)/policy.json --now $(NOW)
+
+.PHONY: demo test lint test-rust test-nostd test-bench test-ffi test-python
+
+## Verify the bundled Keycloak-style token, then show a tampered and an expired one rejected.
+demo:
+	@echo '$$ xconnauth verify ... examples/keycloak/token.jwt'
+	@$(VERIFY) "$$(cat $(SAMPLE)/token.jwt)"
+	@echo
+	@echo '$$ xconnauth verify ... examples/keycloak/tampered.jwt'
+	@$(VERIFY) "$$(cat $(SAMPLE)/tampered.jwt)" || echo "(exit $$?: rejected, as it should be)"
+	@echo
+	@echo '$$ xconnauth verify --json ... examples/keycloak/expired.jwt'
+	@$(VERIFY) --json "$$(cat $(SAMPLE)/expired.jwt)" || echo "(exit $$?: rejected, as it should be)"
+
+## Every check CI runs.
+test: lint test-rust test-nostd test-bench test-ffi test-python
+	@echo "all tests passed"
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p xconnauth --no-default-features -- -D warnings
+
+test-rust:
+	$(CARGO) test --workspace
+
+# A target without std proves the core and its whole dependency graph are no_std.
+test-nostd:
+	$(CARGO) build -p xconnauth --no-default-features --target thumbv7em-none-eabihf
+
+test-bench:
+	@if [ -f benches/Cargo.toml ]; then $(CARGO) bench -p xconnauth-benches -- --test; fi
+
+test-ffi:
+	@if [ -f ffi/tests/run_c_tests.sh ]; then bash ffi/tests/run_c_tests.sh; fi
+
+test-python:
+	@if [ -f python/run_tests.sh ]; then bash python/run_tests.sh; fi
