@@ -70,7 +70,7 @@ impl Style {
     /// The line for a rejected token.
     pub(crate) fn rejected(&self, err: &Error, verified_key: &str) -> String {
         if self.json {
-            error_json(verified_key, err.code(), &err.to_string())
+            error_json(verified_key, err.code(), &err.detail().to_string())
         } else {
             // Display is "<code>: <message>"; messages never echo token bytes.
             format!("{} {err}", self.paint("INVALID", Colour::Red))

@@ -230,6 +230,19 @@ impl Error {
         }
     }
 
+    /// The human message without the category prefix (what `Display` prints after
+    /// `"<code>: "`).
+    ///
+    /// ```
+    /// use xconnauth::{Error, ErrorKind};
+    /// let e = Error::new(ErrorKind::Expired, "the token has expired");
+    /// assert_eq!(e.detail().to_string(), "the token has expired");
+    /// ```
+    #[must_use]
+    pub fn detail(&self) -> Detail<'_> {
+        Detail(self)
+    }
+
     /// Writes the human message without the category prefix.
     pub(crate) fn write_detail(&self, f: &mut dyn fmt::Write) -> fmt::Result {
         f.write_str(self.message)?;
@@ -249,6 +262,16 @@ impl fmt::Display for Error {
 
 #[cfg(feature = "std")]
 impl std::error::Error for Error {}
+
+/// The human message of an [`Error`], without its category; see [`Error::detail`].
+#[derive(Clone, Copy, Debug)]
+pub struct Detail<'e>(&'e Error);
+
+impl fmt::Display for Detail<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.write_detail(f)
+    }
+}
 
 /// A problem with the verifier's configuration (key set, policy, discovery document):
 /// the caller's mistake, not the token's.

@@ -61,7 +61,7 @@ mod policy;
 mod verifier;
 
 pub use claims::{Audience, Claims, Header};
-pub use error::{ConfigError, Error, ErrorKind};
+pub use error::{ConfigError, Detail, Error, ErrorKind};
 pub use json::{Array, JsonStr, Number, Object, Value, MAX_DEPTH};
 pub use keys::{Algorithm, Discovery, KeySet, RsaKey, MAX_JWKS_BYTES, MAX_MODULUS_BITS};
 pub use policy::{Policy, MAX_LEEWAY, MAX_TOKEN_BYTES_LIMIT, OPTION_NAMES};
