@@ -40,7 +40,9 @@ fn report_config_error(style: Style, err: &UsageError) {
 
 fn verify_all(args: &VerifyArgs, style: Style) -> Result<Status, UsageError> {
     let verifier = build_verifier(args)?;
-    let now = args.now.unwrap_or_else(xconnauth::now);
+    let now = args.now.or_else(xconnauth::now).ok_or_else(|| {
+        UsageError::new("the system clock reads before 1970; pass --now UNIX_SECONDS")
+    })?;
     let mut out = io::stdout().lock();
     if args.token == STDIN_TOKEN {
         verify_stdin(&verifier, now, style, &mut out)

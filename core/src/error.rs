@@ -183,8 +183,10 @@ impl Error {
         }
     }
 
-    /// Adds a policy-supplied name to the message (shortened with `…` when long).
-    pub(crate) fn with_context(mut self, name: &str) -> Self {
+    /// Adds a name to the message, shortened with `…` beyond 64 bytes. Pass only
+    /// policy-supplied names (a claim, scope, role), never token content.
+    #[must_use]
+    pub fn with_context(mut self, name: &str) -> Self {
         self.context.clear();
         for c in name.chars() {
             if self.context.len() + c.len_utf8() > self.context.capacity() - 3 {

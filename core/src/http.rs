@@ -94,8 +94,13 @@ impl<'a> ProblemDetails<'a> {
     /// The JSON body as a `String`.
     #[must_use]
     pub fn to_json(&self) -> alloc::string::String {
-        let mut buf =
-            alloc::vec![0u8; 1024 + self.type_uri.len() + self.instance.map_or(0, str::len) * 2];
+        // Escaping turns one byte into at most six (`\u001f`): size for the worst case.
+        let strings = self.type_uri.len()
+            + self.title.len()
+            + self.detail.len()
+            + self.instance.map_or(0, str::len)
+            + self.error.len();
+        let mut buf = alloc::vec![0u8; 128 + 6 * strings];
         let n = self.write_json(&mut buf).unwrap_or(0);
         buf.truncate(n);
         alloc::string::String::from_utf8(buf).unwrap_or_default()
@@ -198,6 +203,12 @@ mod tests {
         )
         .with_context("we\"ird\\role\n");
         let p = ProblemDetails::new(&err).with_instance("/orders/\"1\"");
+        let worst = "\u{1}".repeat(3000);
+        let q = ProblemDetails::new(&err)
+            .with_instance(&worst)
+            .with_type(&worst);
+        let v: serde_json::Value = serde_json::from_str(&q.to_json()).unwrap();
+        assert_eq!(v["instance"].as_str().map(str::len), Some(3000));
         let json = p.to_json();
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["status"], 403);

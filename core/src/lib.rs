@@ -66,8 +66,8 @@ pub use json::{Array, JsonStr, Number, Object, Value, MAX_DEPTH};
 pub use keys::{Algorithm, Discovery, KeySet, RsaKey, MAX_JWKS_BYTES, MAX_MODULUS_BITS};
 pub use policy::{Policy, MAX_LEEWAY, MAX_TOKEN_BYTES_LIMIT, OPTION_NAMES};
 pub use verifier::{
-    bearer_token, decode_unverified, Unverified, Verified, VerifiedToken, Verifier,
-    MAX_HEADER_NAMES,
+    bearer_token, bearer_token_bytes, decode_unverified, Unverified, Verified, VerifiedToken,
+    Verifier, MAX_HEADER_NAMES,
 };
 
 /// Parses and validates `json` as one strict RFC 8259 object (UTF-8, no duplicate
@@ -83,11 +83,17 @@ pub fn parse_object(json: &[u8]) -> Option<Object<'_>> {
     Object::parse(json).ok()
 }
 
-/// The current unix time in seconds from the system clock.
+/// The current unix time in seconds from the system clock, or `None` when the clock
+/// reads before 1970 (a broken clock must not become "time 0", when nothing expires).
+///
+/// ```
+/// assert!(xconnauth::now().is_some_and(|t| t > 1_700_000_000));
+/// ```
 #[cfg(feature = "std")]
 #[must_use]
-pub fn now() -> u64 {
+pub fn now() -> Option<u64> {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+        .ok()
+        .map(|d| d.as_secs())
 }

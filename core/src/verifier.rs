@@ -325,8 +325,15 @@ impl Verifier {
     /// # Errors
     /// `malformed` when the scheme is missing or not `Bearer`, else as [`verify`](Self::verify).
     pub fn verify_header(&self, value: &str, now: u64) -> Result<VerifiedToken, Error> {
-        let token = bearer_token(value)?;
-        self.verify(token.as_bytes(), now)
+        self.verify_header_bytes(value.as_bytes(), now)
+    }
+
+    /// [`verify_header`](Self::verify_header) for raw header bytes.
+    ///
+    /// # Errors
+    /// As [`verify_header`](Self::verify_header).
+    pub fn verify_header_bytes(&self, value: &[u8], now: u64) -> Result<VerifiedToken, Error> {
+        self.verify(bearer_token_bytes(value)?, now)
     }
 
     fn check_size(&self, token: &[u8]) -> Result<(), Error> {
@@ -580,16 +587,33 @@ impl Verifier {
 /// # Errors
 /// `malformed` when the scheme is missing or not `Bearer`, or no token follows.
 pub fn bearer_token(value: &str) -> Result<&str, Error> {
-    let ows = |c: char| c == ' ' || c == '\t';
-    let value = value.trim_matches(ows);
+    let token = bearer_token_bytes(value.as_bytes())?;
+    // The token is a sub-slice of `value` split at ASCII bytes, so it is UTF-8 too.
+    core::str::from_utf8(token)
+        .map_err(|_| Error::new(ErrorKind::Malformed, "the token is not text"))
+}
+
+/// [`bearer_token`] for raw header bytes (HTTP field values need not be UTF-8; the
+/// token's own bytes are judged later by [`Verifier::verify`]).
+///
+/// # Errors
+/// As [`bearer_token`].
+pub fn bearer_token_bytes(value: &[u8]) -> Result<&[u8], Error> {
     let malformed = |m| Error::new(ErrorKind::Malformed, m);
-    let (scheme, rest) = value
-        .split_once(' ')
+    let ows = |c: &u8| *c == b' ' || *c == b'\t';
+    let start = value.iter().position(|c| !ows(c)).unwrap_or(value.len());
+    let end = value.iter().rposition(|c| !ows(c)).map_or(start, |i| i + 1);
+    let value = value.get(start..end).unwrap_or_default();
+    let space = value
+        .iter()
+        .position(|&c| c == b' ')
         .ok_or_else(|| malformed("the Authorization value is not \"Bearer <token>\""))?;
-    if !scheme.eq_ignore_ascii_case("Bearer") {
+    let (scheme, rest) = value.split_at(space);
+    if !scheme.eq_ignore_ascii_case(b"Bearer") {
         return Err(malformed("the Authorization scheme is not Bearer"));
     }
-    let token = rest.trim_start_matches(' ');
+    let first = rest.iter().position(|&c| c != b' ').unwrap_or(rest.len());
+    let token = rest.get(first..).unwrap_or_default();
     if token.is_empty() {
         return Err(malformed("the Authorization value has no token"));
     }
