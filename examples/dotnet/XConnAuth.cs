@@ -1,0 +1,346 @@
+// P/Invoke wrapper for libxconnauth (include/xconnauth.h): a SafeHandle-owned verifier,
+// exceptions that carry the stable error code, UTF-8 in and out.
+//
+// Works on Mono (mcs) and .NET (csc / dotnet); C# 6, no unsafe code. The native library
+// is found as "xconnauth" (libxconnauth.so via LD_LIBRARY_PATH or the system path).
+using System;
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+
+namespace XConnAuth
+{
+    /// <summary>Status codes of libxconnauth (xca_status): values are fixed forever.</summary>
+    public enum Status : uint
+    {
+        Ok = 0,
+        Malformed = 1,
+        BadBase64 = 2,
+        BadJson = 3,
+        TooLarge = 4,
+        UnsupportedHeader = 5,
+        UnsupportedAlg = 6,
+        UnknownKid = 7,
+        WeakKey = 8,
+        BadSignature = 9,
+        MissingClaim = 10,
+        Expired = 11,
+        NotYetValid = 12,
+        IssuedInFuture = 13,
+        WrongIssuer = 14,
+        WrongAudience = 15,
+        WrongType = 16,
+        MissingScope = 17,
+        MissingRole = 18,
+        NullArgument = 100,
+        BufferTooSmall = 101,
+        InvalidConfig = 102,
+        InvalidUtf8 = 103,
+        Panic = 104,
+        ClockError = 105,
+        InvalidArgument = 106,
+    }
+
+    internal static class Native
+    {
+        private const string Lib = "xconnauth";
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern Status xca_verifier_new(byte[] jwks, UIntPtr jwksLen, byte[] policy, UIntPtr policyLen,
+                                                       out VerifierHandle verifier);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern Status xca_verifier_set_jwks(VerifierHandle verifier, byte[] jwks, UIntPtr jwksLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern Status xca_verify(VerifierHandle verifier, byte[] token, UIntPtr tokenLen, long now,
+                                                 byte[] claimsOut, UIntPtr claimsCap, out UIntPtr claimsLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern Status xca_verify_header(VerifierHandle verifier, byte[] value, UIntPtr valueLen, long now,
+                                                        byte[] claimsOut, UIntPtr claimsCap, out UIntPtr claimsLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern void xca_verifier_free(IntPtr verifier);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr xca_status_name(Status status);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern ushort xca_http_status(Status status);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr xca_version();
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern Status xca_last_error_message(byte[] buf, UIntPtr cap, out UIntPtr len);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern Status xca_www_authenticate(Status status, byte[] realm, byte[] outBuf, UIntPtr cap,
+                                                           out UIntPtr len);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern Status xca_problem_json(Status status, byte[] typeUri, byte[] instance, byte[] outBuf,
+                                                       UIntPtr cap, out UIntPtr len);
+
+        /// <summary>A static NUL-terminated UTF-8 string from the library.</summary>
+        internal static string StaticString(IntPtr p)
+        {
+            if (p == IntPtr.Zero)
+                return "";
+            int n = 0;
+            while (Marshal.ReadByte(p, n) != 0)
+                n++;
+            var bytes = new byte[n];
+            Marshal.Copy(p, bytes, 0, n);
+            return Encoding.UTF8.GetString(bytes);
+        }
+
+        /// <summary>NUL-terminated UTF-8 for a <c>const char *</c>, or null for NULL.</summary>
+        internal static byte[] CString(string s)
+        {
+            if (s == null)
+                return null;
+            var bytes = Encoding.UTF8.GetBytes(s);
+            if (Array.IndexOf(bytes, (byte)0) >= 0)
+                throw new ArgumentException("the string contains a NUL character");
+            Array.Resize(ref bytes, bytes.Length + 1);
+            return bytes;
+        }
+
+        internal delegate Status TextCall(byte[] buf, UIntPtr cap, out UIntPtr len);
+
+        /// <summary>Calls a text-output function: size query, then an exact buffer.</summary>
+        internal static string Text(TextCall call)
+        {
+            UIntPtr len;
+            var buf = new byte[256];
+            var s = call(buf, (UIntPtr)buf.Length, out len);
+            if (s == Status.BufferTooSmall)
+            {
+                buf = new byte[(int)len.ToUInt64() + 1];
+                s = call(buf, (UIntPtr)buf.Length, out len);
+            }
+            if (s != Status.Ok)
+                throw XConnAuthException.From(s, null);
+            return Encoding.UTF8.GetString(buf, 0, (int)len.ToUInt64());
+        }
+
+        /// <summary>The calling thread's last error message (must run right after the failed call).</summary>
+        internal static string LastError()
+        {
+            try
+            {
+                return Text(xca_last_error_message);
+            }
+            catch (XConnAuthException)
+            {
+                return "";
+            }
+        }
+    }
+
+    /// <summary>Owns an <c>xca_verifier *</c>; frees it exactly once, after the last call using it.</summary>
+    public sealed class VerifierHandle : SafeHandleZeroOrMinusOneIsInvalid
+    {
+        private VerifierHandle() : base(true)
+        {
+        }
+
+        protected override bool ReleaseHandle()
+        {
+            Native.xca_verifier_free(handle);
+            return true;
+        }
+    }
+
+    /// <summary>Any failure reported by libxconnauth; <see cref="Code"/> is the stable code string.</summary>
+    public class XConnAuthException : Exception
+    {
+        public Status Status { get; private set; }
+
+        /// <summary>"expired", "invalid_config", ... (the strings of xca_status_name).</summary>
+        public string Code { get; private set; }
+
+        internal XConnAuthException(Status status, string message)
+            : base(string.IsNullOrEmpty(message) ? Verifier.StatusName(status) : message)
+        {
+            Status = status;
+            Code = Verifier.StatusName(status);
+        }
+
+        internal static XConnAuthException From(Status status, string message)
+        {
+            if (Verifier.HttpStatus(status) != 0)
+                return new InvalidTokenException(status, message);
+            if (status == Status.InvalidConfig)
+                return new ConfigurationException(message);
+            return new XConnAuthException(status, message);
+        }
+    }
+
+    /// <summary>The token was rejected (one of the 18 categories).</summary>
+    public sealed class InvalidTokenException : XConnAuthException
+    {
+        internal InvalidTokenException(Status status, string message) : base(status, message)
+        {
+        }
+
+        /// <summary>401, or 403 for missing_scope / missing_role.</summary>
+        public int HttpStatus
+        {
+            get { return Verifier.HttpStatus(Status); }
+        }
+
+        /// <summary>The RFC 6750 WWW-Authenticate value to answer with.</summary>
+        public string WwwAuthenticate(string realm)
+        {
+            return Verifier.WwwAuthenticate(Status, realm);
+        }
+
+        /// <summary>An RFC 7807 ProblemDetails JSON body.</summary>
+        public string ProblemJson(string typeUri, string instance)
+        {
+            return Verifier.ProblemJson(Status, typeUri, instance);
+        }
+    }
+
+    /// <summary>The JWKS or the policy is invalid.</summary>
+    public sealed class ConfigurationException : XConnAuthException
+    {
+        internal ConfigurationException(string message) : base(Status.InvalidConfig, message)
+        {
+        }
+    }
+
+    /// <summary>
+    /// A verifier: trusted keys (JWKS) plus a policy (JSON options object). Thread-safe:
+    /// share one instance; <see cref="SetJwks"/> swaps keys atomically while others verify.
+    /// </summary>
+    public sealed class Verifier : IDisposable
+    {
+        private readonly VerifierHandle _handle;
+
+        public Verifier(string jwks, string policyJson)
+            : this(Encoding.UTF8.GetBytes(Required(jwks, "jwks")), Encoding.UTF8.GetBytes(Required(policyJson, "policyJson")))
+        {
+        }
+
+        public Verifier(byte[] jwks, byte[] policyJson)
+        {
+            Required(jwks, "jwks");
+            Required(policyJson, "policyJson");
+            VerifierHandle h;
+            var s = Native.xca_verifier_new(jwks, (UIntPtr)jwks.Length, policyJson, (UIntPtr)policyJson.Length, out h);
+            if (s != Status.Ok)
+            {
+                var message = Native.LastError();
+                if (h != null)
+                    h.SetHandleAsInvalid();
+                throw XConnAuthException.From(s, message);
+            }
+            _handle = h;
+        }
+
+        public static string Version
+        {
+            get { return Native.StaticString(Native.xca_version()); }
+        }
+
+        public static string StatusName(Status status)
+        {
+            return Native.StaticString(Native.xca_status_name(status));
+        }
+
+        public static int HttpStatus(Status status)
+        {
+            return Native.xca_http_status(status);
+        }
+
+        public static string WwwAuthenticate(Status status, string realm)
+        {
+            var r = Native.CString(realm);
+            return Native.Text((byte[] b, UIntPtr c, out UIntPtr l) => Native.xca_www_authenticate(status, r, b, c, out l));
+        }
+
+        public static string ProblemJson(Status status, string typeUri, string instance)
+        {
+            var t = Native.CString(typeUri);
+            var i = Native.CString(instance);
+            return Native.Text((byte[] b, UIntPtr c, out UIntPtr l) => Native.xca_problem_json(status, t, i, b, c, out l));
+        }
+
+        /// <summary>Replaces the trusted keys (key rotation); the old keys stay on error.</summary>
+        public void SetJwks(string jwks)
+        {
+            var bytes = Encoding.UTF8.GetBytes(Required(jwks, "jwks"));
+            var s = Native.xca_verifier_set_jwks(Handle, bytes, (UIntPtr)bytes.Length);
+            if (s != Status.Ok)
+                throw XConnAuthException.From(s, Native.LastError());
+        }
+
+        /// <summary>
+        /// Verifies a compact JWS and returns its claims (the payload JSON, as signed).
+        /// <paramref name="now"/>: unix seconds, or null for the system clock.
+        /// Throws <see cref="InvalidTokenException"/> with the category.
+        /// </summary>
+        public string Verify(string token, long? now = null)
+        {
+            return Call(Native.xca_verify, Encoding.UTF8.GetBytes(Required(token, "token")), now);
+        }
+
+        /// <summary>Verifies an Authorization header value, "Bearer &lt;token&gt;".</summary>
+        public string VerifyHeader(string authorization, long? now = null)
+        {
+            return Call(Native.xca_verify_header, Encoding.UTF8.GetBytes(Required(authorization, "authorization")), now);
+        }
+
+        private delegate Status VerifyCall(VerifierHandle v, byte[] input, UIntPtr len, long now, byte[] outBuf,
+                                           UIntPtr cap, out UIntPtr outLen);
+
+        private string Call(VerifyCall call, byte[] input, long? now)
+        {
+            // A negative value would mean "system clock" to the library; an explicit time
+            // must not silently become that.
+            if (now.HasValue && now.Value < 0)
+                throw new ArgumentOutOfRangeException("now", "unix time must not be negative");
+            long when = now.HasValue ? now.Value : -1;
+            // The decoded payload is always shorter than the token, so one call suffices;
+            // the retry only guards against a future change of that.
+            var buf = new byte[Math.Max(64, input.Length)];
+            UIntPtr len;
+            var s = call(Handle, input, (UIntPtr)input.Length, when, buf, (UIntPtr)buf.Length, out len);
+            if (s == Status.BufferTooSmall)
+            {
+                buf = new byte[(int)len.ToUInt64()];
+                s = call(Handle, input, (UIntPtr)input.Length, when, buf, (UIntPtr)buf.Length, out len);
+            }
+            if (s != Status.Ok)
+                throw XConnAuthException.From(s, Native.LastError());
+            return Encoding.UTF8.GetString(buf, 0, (int)len.ToUInt64());
+        }
+
+        private VerifierHandle Handle
+        {
+            get
+            {
+                if (_handle.IsClosed)
+                    throw new ObjectDisposedException("Verifier");
+                return _handle;
+            }
+        }
+
+        public void Dispose()
+        {
+            // SafeHandle defers the free until no P/Invoke call is using the handle.
+            _handle.Dispose();
+        }
+
+        private static T Required<T>(T value, string name) where T : class
+        {
+            if (value == null)
+                throw new ArgumentNullException(name);
+            return value;
+        }
+    }
+}

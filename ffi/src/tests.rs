@@ -1,0 +1,402 @@
+//! The C API called from Rust, with the example Keycloak realm. The C programs in
+//! `tests/c/` cover the same ground through the real shared and static libraries.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use core::ffi::{c_char, CStr};
+use core::ptr;
+
+use crate::*;
+
+const NOW: i64 = 1_764_000_000;
+
+fn example(name: &str) -> Vec<u8> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/keycloak/");
+    std::fs::read(format!("{path}{name}")).expect("examples/keycloak is part of the repo")
+}
+
+fn token() -> Vec<u8> {
+    let mut t = example("token.jwt");
+    t.retain(|b| !b.is_ascii_whitespace());
+    t
+}
+
+struct Handle(*mut xca_verifier);
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        xca_verifier_free(self.0);
+    }
+}
+
+fn new_verifier(policy: &[u8]) -> Result<Handle, xca_status> {
+    let jwks = example("jwks.json");
+    let mut v = ptr::null_mut();
+    match xca_verifier_new(
+        jwks.as_ptr(),
+        jwks.len(),
+        policy.as_ptr(),
+        policy.len(),
+        &mut v,
+    ) {
+        XCA_OK => Ok(Handle(v)),
+        s => {
+            assert!(v.is_null(), "out written on failure");
+            Err(s)
+        }
+    }
+}
+
+fn example_verifier() -> Handle {
+    new_verifier(&example("policy.json")).unwrap()
+}
+
+fn verify(v: &Handle, token: &[u8], now: i64) -> (xca_status, Option<String>) {
+    let mut buf = vec![0u8; 8192];
+    let mut len = usize::MAX;
+    let s = xca_verify(
+        v.0,
+        token.as_ptr(),
+        token.len(),
+        now,
+        buf.as_mut_ptr(),
+        buf.len(),
+        &mut len,
+    );
+    if s == XCA_OK {
+        (s, Some(String::from_utf8(buf[..len].to_vec()).unwrap()))
+    } else {
+        assert_eq!(len, usize::MAX, "claims_len written on failure");
+        (s, None)
+    }
+}
+
+fn last_error() -> String {
+    let mut buf = [0 as c_char; 512];
+    let mut len = 0;
+    assert_eq!(
+        xca_last_error_message(buf.as_mut_ptr(), buf.len(), &mut len),
+        XCA_OK
+    );
+    // SAFETY: the call wrote a NUL-terminated string into `buf`.
+    let s = unsafe { CStr::from_ptr(buf.as_ptr()) };
+    assert_eq!(s.to_bytes().len(), len);
+    s.to_str().unwrap().to_string()
+}
+
+fn name(status: xca_status) -> &'static str {
+    // SAFETY: xca_status_name returns a static NUL-terminated string.
+    unsafe { CStr::from_ptr(xca_status_name(status)) }
+        .to_str()
+        .unwrap()
+}
+
+#[test]
+fn verifies_the_example_token() {
+    let v = example_verifier();
+    let (s, claims) = verify(&v, &token(), NOW);
+    assert_eq!(s, XCA_OK, "{}", last_error());
+    assert!(claims.unwrap().contains("\"azp\":\"demo-client\""));
+    assert_eq!(last_error(), "");
+
+    let (s, _) = verify(&v, &token(), NOW + 100_000);
+    assert_eq!(name(s), "expired");
+    assert_eq!(last_error(), "expired: the token has expired");
+
+    let mut tampered = example("tampered.jwt");
+    tampered.retain(|b| !b.is_ascii_whitespace());
+    assert_eq!(verify(&v, &tampered, NOW).0, XCA_BAD_SIGNATURE);
+    assert_eq!(verify(&v, b"a.b", NOW).0, XCA_MALFORMED);
+    assert_eq!(verify(&v, b"", NOW).0, XCA_MALFORMED);
+    // The system clock is far past the example token's expiry.
+    assert_eq!(verify(&v, &token(), -1).0, XCA_EXPIRED);
+}
+
+#[test]
+fn size_query_and_verdict_only() {
+    let v = example_verifier();
+    let t = token();
+    let mut len = 0;
+    let s = xca_verify(v.0, t.as_ptr(), t.len(), NOW, ptr::null_mut(), 0, &mut len);
+    assert_eq!(s, XCA_BUFFER_TOO_SMALL);
+    let needed = len;
+    assert!(needed > 100);
+    let mut small = vec![0xAAu8; needed - 1];
+    let mut len2 = 0;
+    let s = xca_verify(
+        v.0,
+        t.as_ptr(),
+        t.len(),
+        NOW,
+        small.as_mut_ptr(),
+        small.len(),
+        &mut len2,
+    );
+    assert_eq!((s, len2), (XCA_BUFFER_TOO_SMALL, needed));
+    assert!(
+        small.iter().all(|b| *b == 0xAA),
+        "buffer written on failure"
+    );
+    let mut exact = vec![0u8; needed];
+    let s = xca_verify(
+        v.0,
+        t.as_ptr(),
+        t.len(),
+        NOW,
+        exact.as_mut_ptr(),
+        exact.len(),
+        &mut len2,
+    );
+    assert_eq!((s, len2), (XCA_OK, needed));
+    // Verdict only.
+    let s = xca_verify(
+        v.0,
+        t.as_ptr(),
+        t.len(),
+        NOW,
+        ptr::null_mut(),
+        0,
+        ptr::null_mut(),
+    );
+    assert_eq!(s, XCA_OK);
+    // An invalid token reports its category, not the buffer problem.
+    let s = xca_verify(
+        v.0,
+        t.as_ptr(),
+        t.len(),
+        NOW + 100_000,
+        ptr::null_mut(),
+        0,
+        &mut len,
+    );
+    assert_eq!(s, XCA_EXPIRED);
+}
+
+#[test]
+fn null_and_garbage_arguments() {
+    let v = example_verifier();
+    let t = token();
+    let mut buf = [0u8; 16];
+    let mut len = 0;
+    let null_v = ptr::null();
+    assert_eq!(
+        xca_verify(
+            null_v,
+            t.as_ptr(),
+            t.len(),
+            NOW,
+            ptr::null_mut(),
+            0,
+            &mut len
+        ),
+        XCA_NULL_ARGUMENT
+    );
+    assert_eq!(
+        xca_verify(v.0, ptr::null(), 0, NOW, ptr::null_mut(), 0, &mut len),
+        XCA_NULL_ARGUMENT
+    );
+    assert_eq!(
+        xca_verify(v.0, t.as_ptr(), t.len(), NOW, ptr::null_mut(), 5, &mut len),
+        XCA_NULL_ARGUMENT
+    );
+    assert_eq!(
+        xca_verify(
+            v.0,
+            t.as_ptr(),
+            t.len(),
+            NOW,
+            buf.as_mut_ptr(),
+            buf.len(),
+            ptr::null_mut()
+        ),
+        XCA_NULL_ARGUMENT
+    );
+    assert!(last_error().starts_with("null_argument: "));
+    // A length no buffer can have is never read.
+    assert_eq!(
+        xca_verify(
+            v.0,
+            t.as_ptr(),
+            usize::MAX,
+            NOW,
+            ptr::null_mut(),
+            0,
+            &mut len
+        ),
+        XCA_TOO_LARGE
+    );
+    let jwks = example("jwks.json");
+    let policy = example("policy.json");
+    let mut out = ptr::null_mut();
+    assert_eq!(
+        xca_verifier_new(ptr::null(), 0, policy.as_ptr(), policy.len(), &mut out),
+        XCA_NULL_ARGUMENT
+    );
+    assert_eq!(
+        xca_verifier_new(jwks.as_ptr(), jwks.len(), ptr::null(), 0, &mut out),
+        XCA_INVALID_CONFIG
+    );
+    assert_eq!(
+        xca_verifier_new(jwks.as_ptr(), jwks.len(), ptr::null(), 3, &mut out),
+        XCA_NULL_ARGUMENT
+    );
+    assert_eq!(
+        xca_verifier_new(
+            jwks.as_ptr(),
+            jwks.len(),
+            policy.as_ptr(),
+            policy.len(),
+            ptr::null_mut()
+        ),
+        XCA_NULL_ARGUMENT
+    );
+    assert!(out.is_null());
+    assert_eq!(
+        xca_verifier_set_jwks(ptr::null_mut(), jwks.as_ptr(), jwks.len()),
+        XCA_NULL_ARGUMENT
+    );
+    xca_verifier_free(ptr::null_mut());
+}
+
+#[test]
+fn invalid_configuration() {
+    for policy in [
+        &br#"{"issuer":"x"}"#[..],
+        br#"{}"#,
+        br#"{"issuers":"x","algorithms":["HS256"]}"#,
+        b"not json",
+        b"",
+    ] {
+        assert_eq!(new_verifier(policy).err(), Some(XCA_INVALID_CONFIG));
+        assert!(last_error().starts_with("invalid_config: policy"));
+    }
+    let policy = example("policy.json");
+    let mut out = ptr::null_mut();
+    let no_rsa = br#"{"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]}"#;
+    assert_eq!(
+        xca_verifier_new(
+            no_rsa.as_ptr(),
+            no_rsa.len(),
+            policy.as_ptr(),
+            policy.len(),
+            &mut out
+        ),
+        XCA_INVALID_CONFIG
+    );
+    assert!(out.is_null());
+}
+
+#[test]
+fn failed_swap_keeps_the_old_keys() {
+    let v = example_verifier();
+    let bad = b"{\"keys\":[]}";
+    assert_eq!(
+        xca_verifier_set_jwks(v.0, bad.as_ptr(), bad.len()),
+        XCA_INVALID_CONFIG
+    );
+    assert_eq!(verify(&v, &token(), NOW).0, XCA_OK);
+    let jwks = example("jwks.json");
+    assert_eq!(
+        xca_verifier_set_jwks(v.0, jwks.as_ptr(), jwks.len()),
+        XCA_OK
+    );
+    assert_eq!(verify(&v, &token(), NOW).0, XCA_OK);
+}
+
+#[test]
+fn authorization_header() {
+    let v = example_verifier();
+    let mut value = b"bearer  ".to_vec();
+    value.extend(token());
+    let mut len = 0;
+    let s = xca_verify_header(
+        v.0,
+        value.as_ptr(),
+        value.len(),
+        NOW,
+        ptr::null_mut(),
+        0,
+        &mut len,
+    );
+    assert_eq!(s, XCA_BUFFER_TOO_SMALL);
+    for bad in [&b"Basic dXNlcjpwdw=="[..], b"Bearer", b"Bearer \xff.a.b"] {
+        let s = xca_verify_header(
+            v.0,
+            bad.as_ptr(),
+            bad.len(),
+            NOW,
+            ptr::null_mut(),
+            0,
+            ptr::null_mut(),
+        );
+        assert_eq!(s, XCA_MALFORMED);
+    }
+}
+
+fn text(f: impl Fn(*mut c_char, usize, *mut usize) -> xca_status) -> (xca_status, String) {
+    let mut len = 0;
+    let s = f(ptr::null_mut(), 0, &mut len);
+    if s != XCA_BUFFER_TOO_SMALL {
+        return (s, String::new());
+    }
+    let mut buf = vec![1 as c_char; len + 1];
+    let mut len2 = 0;
+    assert_eq!(f(buf.as_mut_ptr(), len, &mut len2), XCA_BUFFER_TOO_SMALL);
+    assert_eq!(len2, len);
+    let s = f(buf.as_mut_ptr(), buf.len(), &mut len2);
+    assert_eq!(len2, len);
+    assert_eq!(buf[len], 0);
+    let bytes: Vec<u8> = buf[..len].iter().map(|c| *c as u8).collect();
+    (s, String::from_utf8(bytes).unwrap())
+}
+
+#[test]
+fn http_answers() {
+    let (s, v) = text(|o, c, l| xca_www_authenticate(XCA_EXPIRED, c"demo".as_ptr(), o, c, l));
+    assert_eq!(s, XCA_OK);
+    assert_eq!(
+        v,
+        r#"Bearer realm="demo", error="invalid_token", error_description="Token expired""#
+    );
+    let (s, v) = text(|o, c, l| xca_www_authenticate(XCA_MISSING_SCOPE, ptr::null(), o, c, l));
+    assert_eq!(s, XCA_OK);
+    assert!(v.contains("insufficient_scope"));
+    for bad in [XCA_OK, XCA_PANIC, 19, 9999] {
+        let (s, _) = text(|o, c, l| xca_www_authenticate(bad, ptr::null(), o, c, l));
+        assert_eq!(s, XCA_INVALID_ARGUMENT);
+    }
+    let (s, v) = text(|o, c, l| {
+        xca_problem_json(
+            XCA_MISSING_ROLE,
+            c"urn:uuid:264caa46-75cb-4ac5-891a-11adeb48b6fb".as_ptr(),
+            c"/orders/\"1\"\n".as_ptr(),
+            o,
+            c,
+            l,
+        )
+    });
+    assert_eq!(s, XCA_OK);
+    assert_eq!(
+        v,
+        r#"{"type":"urn:uuid:264caa46-75cb-4ac5-891a-11adeb48b6fb","title":"Insufficient role","status":403,"detail":"Insufficient role","instance":"/orders/\"1\"\n","error":"missing_role"}"#
+    );
+    // Escaping-heavy input: every byte becomes \u00XX.
+    let nasty: Vec<u8> = (1u8..32).cycle().take(3000).chain([0]).collect();
+    let (s, v) =
+        text(|o, c, l| xca_problem_json(XCA_EXPIRED, ptr::null(), nasty.as_ptr().cast(), o, c, l));
+    assert_eq!(s, XCA_OK);
+    assert!(v.len() > 3000 * 2 && v.ends_with(r#""error":"expired"}"#));
+    let (s, _) =
+        text(|o, c, l| xca_problem_json(XCA_EXPIRED, c"\xff".as_ptr(), ptr::null(), o, c, l));
+    assert_eq!(s, XCA_INVALID_UTF8);
+    assert_eq!(xca_http_status(XCA_WRONG_AUDIENCE), 401);
+}
+
+#[test]
+fn version_and_names() {
+    // SAFETY: static NUL-terminated string.
+    let v = unsafe { CStr::from_ptr(xca_version()) };
+    assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
+    assert_eq!(name(XCA_OK), "ok");
+    assert_eq!(name(XCA_MISSING_ROLE), "missing_role");
+    assert_eq!(name(12345), "unknown");
+}
