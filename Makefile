@@ -43,5 +43,6 @@ test-bench:
 test-ffi:
 	bash ffi/tests/run_c_tests.sh
 
+# Python: pip install ./python into a venv, pytest (corpus included), mypy --strict, stubtest.
 test-python:
-	@if [ -f python/run_tests.sh ]; then bash python/run_tests.sh; fi
+	bash python/run_tests.sh

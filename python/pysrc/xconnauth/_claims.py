@@ -1,0 +1,143 @@
+"""``Claims``: the read-only mapping a successful verification returns."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Dict, FrozenSet, Iterator, Optional, Tuple
+
+__all__ = ["Claims"]
+
+
+class Claims(Mapping[str, Any]):
+    """The complete decoded payload of a verified token, read-only.
+
+    It is equal to ``json.loads`` of the payload (numbers keep their JSON value: an
+    ``exp`` of ``1751328120.25`` is the float ``1751328120.25``) and compares equal to a
+    ``dict`` with the same content. The mapping itself cannot be changed; nested values
+    are fresh objects built for this verification, so changing them affects nothing else.
+
+    Convenience accessors cover the claims a Keycloak resource server usually needs:
+    ``subject``, ``issuer``, ``audiences``, ``scopes``, ``realm_roles``,
+    ``client_roles(client)``, and ``header`` (the verified JOSE header).
+    """
+
+    __slots__ = ("_data", "_header_json", "_header", "_json")
+
+    def __init__(self, data: Mapping[str, Any], header: Optional[Mapping[str, Any]] = None) -> None:
+        self._data: Dict[str, Any] = dict(data)
+        self._header: Optional[Dict[str, Any]] = None if header is None else dict(header)
+        self._header_json: Optional[str] = None
+        self._json: Optional[str] = None
+
+    @classmethod
+    def _from_json(cls, payload_json: str, header_json: str) -> "Claims":
+        """Builds the claims of a verified token from its decoded JSON texts (the
+        compiled module calls this; the header is parsed on first access)."""
+        self = cls.__new__(cls)
+        self._data = json.loads(payload_json)
+        self._header = None
+        self._header_json = header_json
+        self._json = payload_json
+        return self
+
+    # Mapping protocol -----------------------------------------------------------------
+
+    def __getitem__(self, name: str) -> Any:
+        return self._data[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._data
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Claims):
+            return self._data == other._data
+        if isinstance(other, Mapping):
+            return self._data == dict(other)
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    __hash__ = None  # type: ignore[assignment]  # mutable content: not hashable, like dict
+
+    def __repr__(self) -> str:
+        return f"Claims({self._data!r})"
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (Claims, (self._data, self.header))
+
+    # Access ---------------------------------------------------------------------------
+
+    def to_dict(self) -> Dict[str, Any]:
+        """A deep, independent ``dict`` copy of the claims."""
+        copied: Dict[str, Any] = json.loads(json.dumps(self._data))
+        return copied
+
+    @property
+    def json(self) -> Optional[str]:
+        """The payload JSON text exactly as signed (``None`` for hand-built claims)."""
+        return self._json
+
+    @property
+    def header(self) -> Dict[str, Any]:
+        """The verified JOSE header (``alg``, ``kid``, ``typ``, ...), as a new dict."""
+        if self._header is None:
+            text = self._header_json
+            self._header = {} if text is None else json.loads(text)
+        return dict(self._header or {})
+
+    @property
+    def subject(self) -> Optional[str]:
+        """``sub``, if it is a string."""
+        sub = self._data.get("sub")
+        return sub if isinstance(sub, str) else None
+
+    @property
+    def issuer(self) -> Optional[str]:
+        """``iss``."""
+        iss = self._data.get("iss")
+        return iss if isinstance(iss, str) else None
+
+    @property
+    def audiences(self) -> Tuple[str, ...]:
+        """``aud`` as a tuple (a single string becomes a one-element tuple)."""
+        aud = self._data.get("aud")
+        if isinstance(aud, str):
+            return (aud,)
+        if isinstance(aud, list):
+            return tuple(a for a in aud if isinstance(a, str))
+        return ()
+
+    @property
+    def scopes(self) -> FrozenSet[str]:
+        """The space-separated words of ``scope``."""
+        scope = self._data.get("scope")
+        return frozenset(scope.split(" ")) - {""} if isinstance(scope, str) else frozenset()
+
+    @property
+    def realm_roles(self) -> FrozenSet[str]:
+        """``realm_access.roles``."""
+        access = self._data.get("realm_access")
+        return _roles(access)
+
+    def client_roles(self, client: str) -> FrozenSet[str]:
+        """``resource_access.<client>.roles``."""
+        access = self._data.get("resource_access")
+        return _roles(access.get(client)) if isinstance(access, dict) else frozenset()
+
+
+def _roles(access: Any) -> FrozenSet[str]:
+    if not isinstance(access, dict):
+        return frozenset()
+    roles = access.get("roles")
+    if not isinstance(roles, list):
+        return frozenset()
+    return frozenset(r for r in roles if isinstance(r, str))

@@ -1,0 +1,93 @@
+"""Type stubs for the compiled module ``xconnauth._xconnauth``."""
+
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union, final
+
+from ._claims import Claims
+from ._errors import InvalidToken
+
+__all__ = [
+    "KeySet",
+    "Verifier",
+    "_CoreError",
+    "www_authenticate",
+    "problem_json",
+    "parse_discovery",
+    "validate_options",
+    "__version__",
+    "I2_CONNECT_PROBLEM_TYPE",
+    "ERROR_CODES",
+    "ALGORITHMS",
+    "OPTION_NAMES",
+]
+
+__version__: str
+I2_CONNECT_PROBLEM_TYPE: str
+ERROR_CODES: Tuple[str, ...]
+ALGORITHMS: Tuple[str, ...]
+OPTION_NAMES: Tuple[str, ...]
+
+_Text = Union[str, bytes, bytearray]
+_Now = Union[int, float, None]
+_Names = Union[str, Sequence[str]]
+
+@final
+class KeySet:
+    """A set of trusted RSA signing keys, parsed once from a JWKS document."""
+
+    @staticmethod
+    def from_jwks(jwks: _Text) -> KeySet: ...
+    @property
+    def kids(self) -> List[Optional[str]]: ...
+    def __len__(self) -> int: ...
+
+@final
+class Verifier:
+    """Verifies bearer tokens against trusted keys and a policy."""
+
+    def __new__(
+        cls,
+        keys: Union[KeySet, Mapping[str, KeySet]],
+        issuers: _Names,
+        *,
+        audiences: Optional[_Names] = None,
+        algorithms: Sequence[str] = ...,  # ("RS256",)
+        leeway: int = 30,
+        token_type: Optional[str] = "Bearer",
+        required_scopes: Sequence[str] = (),
+        required_realm_roles: Sequence[str] = (),
+        required_client_roles: Optional[Mapping[str, Sequence[str]]] = None,
+        required_claims: Sequence[str] = ...,  # ("exp",)
+        min_rsa_bits: int = 2048,
+        max_rsa_bits: int = 8192,
+        max_token_bytes: int = 16384,
+    ) -> Verifier: ...
+    def verify(self, token: _Text, now: _Now = None) -> Claims: ...
+    def verify_header(self, value: _Text, now: _Now = None) -> Claims: ...
+    def with_keys(self, keys: Union[KeySet, Mapping[str, KeySet]]) -> Verifier: ...
+    def set_keys(self, keys: Union[KeySet, Mapping[str, KeySet]]) -> None: ...
+    @property
+    def policy(self) -> Dict[str, Any]: ...
+
+@final
+class _CoreError: ...
+
+def www_authenticate(exc: InvalidToken, realm: Optional[str] = None) -> str: ...
+def problem_json(
+    exc: InvalidToken, type_uri: Optional[str] = None, instance: Optional[str] = None
+) -> str: ...
+def parse_discovery(document: _Text, issuer: str) -> str: ...
+def validate_options(
+    issuers: _Names,
+    *,
+    audiences: Optional[_Names] = None,
+    algorithms: Sequence[str] = ...,  # ("RS256",)
+    leeway: int = 30,
+    token_type: Optional[str] = "Bearer",
+    required_scopes: Sequence[str] = (),
+    required_realm_roles: Sequence[str] = (),
+    required_client_roles: Optional[Mapping[str, Sequence[str]]] = None,
+    required_claims: Sequence[str] = ...,  # ("exp",)
+    min_rsa_bits: int = 2048,
+    max_rsa_bits: int = 8192,
+    max_token_bytes: int = 16384,
+) -> None: ...

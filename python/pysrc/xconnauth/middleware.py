@@ -1,0 +1,192 @@
+"""WSGI and ASGI middleware: require a valid ``Authorization: Bearer`` token.
+
+A request with a valid token reaches the application with its claims in
+``environ["xconnauth.claims"]`` (WSGI) or ``scope["xconnauth.claims"]`` (ASGI). Any
+other request is answered here: 401 (or 403 for a missing scope or role) with an RFC 7807
+``application/problem+json`` body and an RFC 6750 ``WWW-Authenticate`` header; 503 when
+the signing keys cannot be fetched (``JWKSError``).
+
+``verifier`` is anything with ``verify_header(value, now=None)``: a ``Verifier`` or a
+``ManagedVerifier`` from ``JWKSClient.verifier_for``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import (
+    Any,
+    Awaitable,
+    Callable,
+    Collection,
+    Dict,
+    Iterable,
+    List,
+    MutableMapping,
+    Optional,
+    Protocol,
+    Tuple,
+    Union,
+)
+
+from ._claims import Claims
+from ._errors import InvalidToken, Malformed
+from ._http import ProblemResponse, problem_response, reason_phrase, unavailable_response
+from ._xconnauth import Verifier
+from .jwks_client import JWKSError
+
+__all__ = ["ASGIMiddleware", "WSGIMiddleware", "CLAIMS_KEY", "HeaderVerifier"]
+
+#: The ``environ`` / ``scope`` key the claims are stored under.
+CLAIMS_KEY = "xconnauth.claims"
+
+
+class HeaderVerifier(Protocol):
+    """What the middleware needs from a verifier."""
+
+    def verify_header(self, value: Union[str, bytes], now: Union[int, float, None] = None) -> Claims:
+        ...
+
+
+class _Gate:
+    """The decision shared by both middleware kinds."""
+
+    def __init__(
+        self,
+        verifier: HeaderVerifier,
+        realm: Optional[str],
+        problem_type: Optional[str],
+        exclude_paths: Collection[str],
+    ) -> None:
+        if not callable(getattr(verifier, "verify_header", None)):
+            raise TypeError("verifier must have a verify_header(value, now=None) method")
+        self.verifier = verifier
+        self.realm = realm
+        self.problem_type = problem_type
+        self.exclude_paths = frozenset(exclude_paths)
+
+    def check(self, values: List[str]) -> Union[Claims, ProblemResponse]:
+        """Claims for a valid token, else the answer to send."""
+        if not values:
+            return self.reject(Malformed("the request has no Authorization header"), True)
+        if len(values) > 1:
+            return self.reject(Malformed("the request has several Authorization headers"), False)
+        try:
+            return self.verifier.verify_header(values[0])
+        except InvalidToken as exc:
+            return self.reject(exc, False)
+        except JWKSError:
+            return unavailable_response(
+                "the token signing keys are unavailable; try again later",
+                type_uri=self.problem_type,
+            )
+
+    def reject(self, exc: InvalidToken, no_credentials: bool) -> ProblemResponse:
+        return problem_response(
+            exc, realm=self.realm, type_uri=self.problem_type, challenge_only=no_credentials
+        )
+
+
+WSGIApp = Callable[[Dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class WSGIMiddleware:
+    """Wraps a WSGI application so that it only sees requests with a valid bearer token.
+
+    ``realm`` goes into ``WWW-Authenticate``; ``problem_type`` is the problem ``type``
+    URI (default ``about:blank``; e.g. ``xconnauth.I2_CONNECT_PROBLEM_TYPE``);
+    requests whose ``PATH_INFO`` is in ``exclude_paths`` (health checks, ...) pass
+    unchecked.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        verifier: HeaderVerifier,
+        *,
+        realm: Optional[str] = None,
+        problem_type: Optional[str] = None,
+        exclude_paths: Collection[str] = (),
+    ) -> None:
+        self.app = app
+        self._gate = _Gate(verifier, realm, problem_type, exclude_paths)
+
+    def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "") in self._gate.exclude_paths:
+            return self.app(environ, start_response)
+        header = environ.get("HTTP_AUTHORIZATION")
+        result = self._gate.check([] if header is None else [header])
+        if isinstance(result, ProblemResponse):
+            start_response(f"{result.status} {reason_phrase(result.status)}", result.headers)
+            return [result.body]
+        environ[CLAIMS_KEY] = result
+        return self.app(environ, start_response)
+
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class ASGIMiddleware:
+    """Wraps an ASGI application so that it only sees requests with a valid bearer token.
+
+    Options as for ``WSGIMiddleware`` (``exclude_paths`` matches ``scope["path"]``).
+    ``http`` and ``websocket`` connections are checked (a rejected websocket is closed
+    with code 1008 before it is accepted); ``lifespan`` passes through.
+
+    Verification takes tens of microseconds and runs inline. A ``ManagedVerifier`` may
+    have to fetch keys over the network, so by default (``offload=None``) verification
+    then runs in the event loop's default thread pool (asyncio only); ``offload=True`` or
+    ``False`` forces the choice.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        verifier: HeaderVerifier,
+        *,
+        realm: Optional[str] = None,
+        problem_type: Optional[str] = None,
+        exclude_paths: Collection[str] = (),
+        offload: Optional[bool] = None,
+    ) -> None:
+        self.app = app
+        self._gate = _Gate(verifier, realm, problem_type, exclude_paths)
+        self._offload = not isinstance(verifier, Verifier) if offload is None else offload
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope.get("type")
+        if kind not in ("http", "websocket") or scope.get("path") in self._gate.exclude_paths:
+            await self.app(scope, receive, send)
+            return
+        values = [
+            bytes(value).decode("latin-1")
+            for name, value in scope.get("headers", ())
+            if bytes(name).lower() == b"authorization"
+        ]
+        if self._offload:
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(None, functools.partial(self._gate.check, values))
+        else:
+            result = self._gate.check(values)
+        if isinstance(result, ProblemResponse):
+            await _reject(kind, result, send)
+            return
+        scope = dict(scope)
+        scope[CLAIMS_KEY] = result
+        await self.app(scope, receive, send)
+
+
+async def _reject(kind: str, response: ProblemResponse, send: Send) -> None:
+    if kind == "websocket":
+        # Closing before accepting makes the server answer the handshake with 403.
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    headers: List[Tuple[bytes, bytes]] = [
+        (name.lower().encode("latin-1"), value.encode("latin-1", "replace")) for name, value in response.headers
+    ]
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})

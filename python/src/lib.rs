@@ -1,0 +1,401 @@
+//! `xconnauth._xconnauth`: the compiled half of the `xconnauth` Python package.
+//!
+//! Thin bindings over the `xconnauth` core crate: a [`KeySet`] parsed from JWKS JSON, an
+//! immutable, thread-safe [`Verifier`] whose RSA work runs with the GIL released, and the
+//! core's HTTP answer helpers. Exceptions and the `Claims` mapping are defined in Python
+//! (`pysrc/xconnauth`) and looked up from here.
+
+use std::sync::{Arc, PoisonError, RwLock};
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyMapping, PyString, PyTuple, PyType};
+use xconnauth::http::{ProblemDetails, I2_CONNECT_PROBLEM_TYPE};
+use xconnauth::{ConfigError, Discovery, ErrorKind, Policy, VerifiedToken};
+
+mod convert;
+mod errors;
+
+/// A set of trusted RSA signing keys, parsed once from a JWKS document.
+///
+/// Only RSA signing keys are kept (``kty`` ``RSA``, ``use`` absent or ``sig``); other
+/// entries (EC keys, ``use: enc`` / RSA-OAEP keys) are skipped. A document without any
+/// usable key raises ``ConfigError``.
+#[pyclass(frozen, module = "xconnauth._xconnauth")]
+pub struct KeySet {
+    inner: xconnauth::KeySet,
+}
+
+#[pymethods]
+impl KeySet {
+    /// Parses JWKS JSON (``{"keys": [...]}``) as a realm publishes it at
+    /// ``<realm>/protocol/openid-connect/certs``.
+    ///
+    /// Raises ``ConfigError`` when the document is not strict JSON, holds a malformed
+    /// RSA key, or has no usable signing key; ``TypeError`` unless ``jwks`` is str or
+    /// bytes.
+    #[staticmethod]
+    fn from_jwks(py: Python<'_>, jwks: &Bound<'_, PyAny>) -> PyResult<KeySet> {
+        let bytes = convert::octets(jwks, "jwks", || {
+            errors::config_error(py, "JWKS text is not valid UTF-8")
+        })?;
+        let parsed = py.detach(move || xconnauth::KeySet::from_jwks(&bytes));
+        parsed
+            .map(|inner| KeySet { inner })
+            .map_err(|e| errors::from_config(py, &e))
+    }
+
+    /// The ``kid`` of each usable key, in document order (``None`` for a key without
+    /// one).
+    #[getter]
+    fn kids(&self) -> Vec<Option<String>> {
+        self.inner
+            .iter()
+            .map(|k| k.kid().map(str::to_owned))
+            .collect()
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn __repr__(&self) -> String {
+        let keys: Vec<String> = self
+            .inner
+            .iter()
+            .map(|k| {
+                format!(
+                    "{} ({}, {} bits)",
+                    k.kid().unwrap_or("<no kid>"),
+                    k.alg().map_or("any alg", |a| a.name()),
+                    k.bits()
+                )
+            })
+            .collect();
+        format!("KeySet([{}])", keys.join(", "))
+    }
+}
+
+/// The keys a verifier is built from: one set for every issuer, or one per issuer.
+enum Keys {
+    One(xconnauth::KeySet),
+    PerIssuer(Vec<(String, xconnauth::KeySet)>),
+}
+
+impl Keys {
+    fn extract(obj: &Bound<'_, PyAny>) -> PyResult<Keys> {
+        if let Ok(ks) = obj.cast::<KeySet>() {
+            return Ok(Keys::One(ks.get().inner.clone()));
+        }
+        if let Ok(map) = obj.cast::<PyMapping>() {
+            let mut sets = Vec::new();
+            for item in map.items()?.iter() {
+                let (issuer, ks): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
+                let issuer = issuer.cast::<PyString>().map_err(|_| {
+                    PyTypeError::new_err("keys: a mapping's keys must be issuer strings")
+                })?;
+                let ks = ks.cast::<KeySet>().map_err(|_| {
+                    PyTypeError::new_err("keys: a mapping's values must be KeySet objects")
+                })?;
+                sets.push((issuer.to_cow()?.into_owned(), ks.get().inner.clone()));
+            }
+            return Ok(Keys::PerIssuer(sets));
+        }
+        Err(PyTypeError::new_err(format!(
+            "keys must be a KeySet or a mapping of issuer to KeySet, not {}",
+            obj.get_type().name()?
+        )))
+    }
+
+    fn build(self, policy: Policy) -> Result<xconnauth::Verifier, ConfigError> {
+        match self {
+            Keys::One(keys) => xconnauth::Verifier::new(keys, policy),
+            Keys::PerIssuer(sets) => xconnauth::Verifier::with_issuer_keys(policy, sets),
+        }
+    }
+}
+
+/// Verifies bearer tokens against trusted keys and a policy (DESIGN §4 options).
+///
+/// ``Verifier(keys, issuers, *, audiences=None, algorithms=("RS256",), leeway=30,
+/// token_type="Bearer", required_scopes=(), required_realm_roles=(),
+/// required_client_roles=None, required_claims=("exp",), min_rsa_bits=2048,
+/// max_rsa_bits=8192, max_token_bytes=16384)``
+///
+/// ``keys`` is a ``KeySet`` (trusted for every issuer) or a mapping of issuer to
+/// ``KeySet`` (a token must then be signed by a key of the realm its ``iss`` names).
+/// ``issuers`` and ``audiences`` take a str or a sequence of str; ``audiences=None`` and
+/// ``token_type=None`` switch those checks off. Invalid options raise ``ConfigError``
+/// (a ``ValueError``), wrong types ``TypeError``.
+///
+/// A verifier is safe to share between threads. ``verify`` releases the GIL for the
+/// RSA work. Key rotation: ``with_keys`` returns a new verifier with the same policy;
+/// ``set_keys`` swaps the key set of this verifier in place, atomically (a verify in
+/// flight finishes with the keys it started with; no verify ever sees a mix).
+#[pyclass(frozen, module = "xconnauth._xconnauth")]
+pub struct Verifier {
+    inner: RwLock<Arc<xconnauth::Verifier>>,
+}
+
+impl Verifier {
+    fn current(&self) -> Arc<xconnauth::Verifier> {
+        // The lock guards a pointer swap only, so a poisoned lock still holds a whole,
+        // valid verifier.
+        Arc::clone(&self.inner.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn rebuilt(&self, py: Python<'_>, keys: &Bound<'_, PyAny>) -> PyResult<xconnauth::Verifier> {
+        let keys = Keys::extract(keys)?;
+        let policy = self.current().policy().clone();
+        keys.build(policy).map_err(|e| errors::from_config(py, &e))
+    }
+
+    fn finish<'py>(
+        py: Python<'py>,
+        result: Result<VerifiedToken, xconnauth::Error>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        static CLAIMS: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+        match result {
+            Ok(token) => CLAIMS
+                .import(py, "xconnauth._claims", "Claims")?
+                .call_method1("_from_json", (token.payload_json(), token.header_json())),
+            Err(err) => Err(errors::invalid_token(py, err)),
+        }
+    }
+}
+
+#[pymethods]
+impl Verifier {
+    #[new]
+    #[pyo3(signature = (keys, issuers, **options))]
+    #[pyo3(
+        text_signature = "(keys, issuers, *, audiences=None, algorithms=['RS256'], leeway=30, token_type='Bearer', required_scopes=(), required_realm_roles=(), required_client_roles=None, required_claims=['exp'], min_rsa_bits=2048, max_rsa_bits=8192, max_token_bytes=16384)"
+    )]
+    fn new(
+        py: Python<'_>,
+        keys: &Bound<'_, PyAny>,
+        issuers: &Bound<'_, PyAny>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Verifier> {
+        let keys = Keys::extract(keys)?;
+        let policy = convert::policy(issuers, options)?;
+        let verifier = keys
+            .build(policy)
+            .map_err(|e| errors::from_config(py, &e))?;
+        Ok(Verifier {
+            inner: RwLock::new(Arc::new(verifier)),
+        })
+    }
+
+    /// Verifies a compact JWS (str or bytes) and returns its claims.
+    ///
+    /// ``now`` is the unix time in seconds (int or float, floored); ``None`` reads the
+    /// system clock. Returns a read-only ``Claims`` mapping equal to ``json.loads`` of
+    /// the payload. Raises the ``InvalidToken`` subclass of the first failed check
+    /// (DESIGN §3 order). The GIL is released during verification.
+    #[pyo3(signature = (token, now=None))]
+    fn verify<'py>(
+        &self,
+        py: Python<'py>,
+        token: &Bound<'py, PyAny>,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let token = convert::token_octets(token, "token")?;
+        let now = convert::unix_time(now)?;
+        let verifier = self.current();
+        let result = py.detach(move || verifier.verify(&token, now));
+        Self::finish(py, result)
+    }
+
+    /// Verifies an ``Authorization`` header value, ``Bearer <token>`` (RFC 6750 §2.1;
+    /// the scheme is case-insensitive). A missing or other scheme raises ``Malformed``.
+    /// Otherwise as ``verify``.
+    #[pyo3(signature = (value, now=None))]
+    fn verify_header<'py>(
+        &self,
+        py: Python<'py>,
+        value: &Bound<'py, PyAny>,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let value = convert::token_octets(value, "value")?;
+        let now = convert::unix_time(now)?;
+        let verifier = self.current();
+        let result = py.detach(move || verifier.verify_header_bytes(&value, now));
+        Self::finish(py, result)
+    }
+
+    /// A new verifier with this one's policy and ``keys`` (a ``KeySet`` or a mapping of
+    /// issuer to ``KeySet``). This verifier is unchanged.
+    fn with_keys(&self, py: Python<'_>, keys: &Bound<'_, PyAny>) -> PyResult<Verifier> {
+        let verifier = self.rebuilt(py, keys)?;
+        Ok(Verifier {
+            inner: RwLock::new(Arc::new(verifier)),
+        })
+    }
+
+    /// Replaces this verifier's keys atomically (key rotation). Verifications already
+    /// running finish with the old keys; later ones use the new keys. On error (no key
+    /// usable with the policy) the old keys stay.
+    fn set_keys(&self, py: Python<'_>, keys: &Bound<'_, PyAny>) -> PyResult<()> {
+        let verifier = Arc::new(self.rebuilt(py, keys)?);
+        let mut slot = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        *slot = verifier;
+        Ok(())
+    }
+
+    /// The policy as a dict of DESIGN §4 options.
+    #[getter]
+    fn policy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let v = self.current();
+        let p = v.policy();
+        let d = PyDict::new(py);
+        d.set_item("issuers", PyTuple::new(py, &p.issuers)?)?;
+        match &p.audiences {
+            Some(a) => d.set_item("audiences", PyTuple::new(py, a)?)?,
+            None => d.set_item("audiences", py.None())?,
+        }
+        let algs: Vec<&str> = p.algorithms.iter().map(|a| a.name()).collect();
+        d.set_item("algorithms", PyTuple::new(py, algs)?)?;
+        d.set_item("leeway", p.leeway)?;
+        d.set_item("token_type", p.token_type.as_deref())?;
+        d.set_item("required_scopes", PyTuple::new(py, &p.required_scopes)?)?;
+        d.set_item(
+            "required_realm_roles",
+            PyTuple::new(py, &p.required_realm_roles)?,
+        )?;
+        let roles = PyDict::new(py);
+        for (client, r) in &p.required_client_roles {
+            roles.set_item(client, PyTuple::new(py, r)?)?;
+        }
+        d.set_item("required_client_roles", roles)?;
+        d.set_item("required_claims", PyTuple::new(py, &p.required_claims)?)?;
+        d.set_item("min_rsa_bits", p.min_rsa_bits)?;
+        d.set_item("max_rsa_bits", p.max_rsa_bits)?;
+        d.set_item("max_token_bytes", p.max_token_bytes)?;
+        Ok(d)
+    }
+
+    fn __repr__(&self) -> String {
+        let v = self.current();
+        let p = v.policy();
+        let list = |items: &[String]| {
+            let quoted: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
+            format!("[{}]", quoted.join(", "))
+        };
+        let algs: Vec<String> = p.algorithms.iter().map(|a| a.name().to_owned()).collect();
+        format!(
+            "Verifier(issuers={}, audiences={}, algorithms={})",
+            list(&p.issuers),
+            p.audiences
+                .as_deref()
+                .map_or_else(|| "None".to_owned(), list),
+            list(&algs)
+        )
+    }
+}
+
+/// The RFC 6750 §3 ``WWW-Authenticate`` value for a rejected token:
+/// ``Bearer realm="…", error="invalid_token", error_description="…"`` (or
+/// ``insufficient_scope`` for 403 answers).
+///
+/// ``exc`` is an ``InvalidToken``. For one the verifier raised, the value is exactly
+/// core's; for one an application created itself, ``error_description`` is the
+/// category's title.
+#[pyfunction]
+#[pyo3(signature = (exc, realm=None))]
+fn www_authenticate(exc: &Bound<'_, PyAny>, realm: Option<&str>) -> PyResult<String> {
+    let (err, _) = errors::error_of(exc)?;
+    let mut out = String::new();
+    xconnauth::http::www_authenticate(&err, realm, &mut out)
+        .map_err(|_| PyTypeError::new_err("could not format the WWW-Authenticate value"))?;
+    Ok(out)
+}
+
+/// The RFC 7807 problem JSON text for a rejected token: ``type``, ``title``, ``status``,
+/// ``detail``, optional ``instance``, and ``error`` (the category code).
+///
+/// ``type_uri`` defaults to ``about:blank`` (the title is then the HTTP status phrase);
+/// any other URI, e.g. ``I2_CONNECT_PROBLEM_TYPE``, gives a title naming the problem.
+#[pyfunction]
+#[pyo3(signature = (exc, type_uri=None, instance=None))]
+fn problem_json(
+    exc: &Bound<'_, PyAny>,
+    type_uri: Option<&str>,
+    instance: Option<&str>,
+) -> PyResult<String> {
+    let (err, message) = errors::error_of(exc)?;
+    let mut problem = ProblemDetails::new(&err);
+    if let Some(message) = message {
+        problem.detail.clear();
+        for c in message.chars() {
+            if problem.detail.push(c).is_err() {
+                break;
+            }
+        }
+    }
+    if let Some(t) = type_uri {
+        problem = problem.with_type(t);
+    }
+    if let Some(i) = instance {
+        problem = problem.with_instance(i);
+    }
+    Ok(problem.to_json())
+}
+
+/// Checks ``issuers`` and the ``Verifier`` keyword options without keys: raises what
+/// ``Verifier(keys, issuers, **options)`` would raise for the options themselves
+/// (``TypeError``, ``ConfigError``). For building verifiers before any key is known.
+#[pyfunction]
+#[pyo3(signature = (issuers, **options))]
+#[pyo3(
+    text_signature = "(issuers, *, audiences=None, algorithms=['RS256'], leeway=30, token_type='Bearer', required_scopes=(), required_realm_roles=(), required_client_roles=None, required_claims=['exp'], min_rsa_bits=2048, max_rsa_bits=8192, max_token_bytes=16384)"
+)]
+fn validate_options(
+    py: Python<'_>,
+    issuers: &Bound<'_, PyAny>,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<()> {
+    convert::policy(issuers, options)?
+        .validate()
+        .map_err(|e| errors::from_config(py, &e))
+}
+
+/// Reads an OIDC discovery document (``.well-known/openid-configuration``), checks that
+/// its ``issuer`` is exactly ``issuer``, and returns its ``jwks_uri``.
+///
+/// Raises ``ConfigError`` when the document is not strict JSON, lacks ``issuer`` or
+/// ``jwks_uri``, or names another issuer.
+#[pyfunction]
+fn parse_discovery(py: Python<'_>, document: &Bound<'_, PyAny>, issuer: &str) -> PyResult<String> {
+    let bytes = convert::octets(document, "document", || {
+        errors::config_error(py, "discovery document is not valid UTF-8")
+    })?;
+    let discovery = Discovery::parse(&bytes).map_err(|e| errors::from_config(py, &e))?;
+    discovery
+        .check_issuer(issuer)
+        .map_err(|e| errors::from_config(py, &e))?;
+    Ok(discovery.jwks_uri)
+}
+
+/// The compiled module. Everything here is immutable or behind a lock, so it runs
+/// without the GIL on free-threaded builds too.
+#[pymodule(gil_used = false)]
+fn _xconnauth(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_class::<KeySet>()?;
+    m.add_class::<Verifier>()?;
+    m.add_class::<errors::CoreError>()?;
+    m.add_function(wrap_pyfunction!(www_authenticate, m)?)?;
+    m.add_function(wrap_pyfunction!(problem_json, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_discovery, m)?)?;
+    m.add_function(wrap_pyfunction!(validate_options, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("I2_CONNECT_PROBLEM_TYPE", I2_CONNECT_PROBLEM_TYPE)?;
+    let codes: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
+    m.add("ERROR_CODES", PyTuple::new(py, codes)?)?;
+    let algs: Vec<&str> = xconnauth::Algorithm::ALL.iter().map(|a| a.name()).collect();
+    m.add("ALGORITHMS", PyTuple::new(py, algs)?)?;
+    m.add("OPTION_NAMES", PyTuple::new(py, xconnauth::OPTION_NAMES)?)?;
+    Ok(())
+}

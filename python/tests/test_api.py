@@ -1,0 +1,461 @@
+"""The Python surface: options, errors, claims, HTTP helpers, key rotation."""
+
+from __future__ import annotations
+
+import collections.abc
+import json
+import pickle
+import re
+import time
+from typing import Any, Dict
+
+import pytest
+
+import xconnauth
+from _mint import RsaKey, access_token_claims, jwks, mint
+from conftest import BENCH, DEMO_ISSUER, DEMO_NOW, EXAMPLES, HERE
+
+ISS = "https://kc.example.test/realms/orders"
+
+
+@pytest.fixture(scope="module")
+def demo() -> Dict[str, Any]:
+    return {
+        "jwks": (EXAMPLES / "jwks.json").read_text(),
+        "token": (EXAMPLES / "token.jwt").read_text().strip(),
+        "policy": json.loads((EXAMPLES / "policy.json").read_text()),
+    }
+
+
+@pytest.fixture(scope="module")
+def keys_a(key_a: RsaKey) -> xconnauth.KeySet:
+    return xconnauth.KeySet.from_jwks(jwks(key_a.jwk("a")))
+
+
+@pytest.fixture(scope="module")
+def token_a(key_a: RsaKey) -> str:
+    return mint(key_a, access_token_claims(ISS), kid="a")
+
+
+def verifier(keys: xconnauth.KeySet, **options: Any) -> xconnauth.Verifier:
+    return xconnauth.Verifier(keys, ISS, **options)
+
+
+# Module ---------------------------------------------------------------------------------
+
+
+def test_version_comes_from_cargo() -> None:
+    cargo = (HERE.parent / "Cargo.toml").read_text()
+    match = re.search(r'^version = "([^"]+)"', cargo, re.M)
+    assert match and xconnauth.__version__ == match.group(1)
+
+
+def test_public_names() -> None:
+    for name in xconnauth.__all__:
+        assert hasattr(xconnauth, name), name
+    assert xconnauth.I2_CONNECT_PROBLEM_TYPE == "urn:uuid:264caa46-75cb-4ac5-891a-11adeb48b6fb"
+    assert set(xconnauth.ALGORITHMS) == {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
+    assert xconnauth.OPTION_NAMES[0] == "issuers" and len(xconnauth.OPTION_NAMES) == 12
+
+
+# KeySet ---------------------------------------------------------------------------------
+
+
+def test_keyset_from_str_and_bytes(demo: Dict[str, Any]) -> None:
+    a = xconnauth.KeySet.from_jwks(demo["jwks"])
+    b = xconnauth.KeySet.from_jwks(demo["jwks"].encode())
+    c = xconnauth.KeySet.from_jwks(bytearray(demo["jwks"].encode()))
+    # The realm JWKS holds an RSA-OAEP enc key and an EC key besides the RS256 key.
+    assert len(a) == len(b) == len(c) == 1
+    assert a.kids == ["axxZI6gTmiL25UHJqyv5Ng7l6jk40vgF6A0mbMYHaOU"]
+    assert "RS256, 2048 bits" in repr(a)
+
+
+@pytest.mark.parametrize(
+    "doc",
+    ["", "[]", '{"keys":[]}', '{"keys":[{"kty":"EC","crv":"P-256"}]}', '{"keys":[], "keys":[]}', "\ud800"],
+)
+def test_keyset_config_errors(doc: str) -> None:
+    with pytest.raises(xconnauth.ConfigError) as info:
+        xconnauth.KeySet.from_jwks(doc)
+    assert isinstance(info.value, ValueError) and str(info.value)
+
+
+def test_keyset_type_error() -> None:
+    with pytest.raises(TypeError, match="jwks must be str or bytes"):
+        xconnauth.KeySet.from_jwks({"keys": []})  # type: ignore[arg-type]
+
+
+# Options --------------------------------------------------------------------------------
+
+
+def test_defaults(keys_a: xconnauth.KeySet) -> None:
+    p = verifier(keys_a).policy
+    assert p == {
+        "issuers": (ISS,),
+        "audiences": None,
+        "algorithms": ("RS256",),
+        "leeway": 30,
+        "token_type": "Bearer",
+        "required_scopes": (),
+        "required_realm_roles": (),
+        "required_client_roles": {},
+        "required_claims": ("exp",),
+        "min_rsa_bits": 2048,
+        "max_rsa_bits": 8192,
+        "max_token_bytes": 16384,
+    }
+    assert set(p) == set(xconnauth.OPTION_NAMES)
+
+
+def test_every_option(keys_a: xconnauth.KeySet) -> None:
+    v = xconnauth.Verifier(
+        keys_a,
+        issuers=[ISS, "https://other/realms/x"],
+        audiences="orders-api",
+        algorithms=["RS256", "PS256"],
+        leeway=0,
+        token_type=None,
+        required_scopes=("orders:read",),
+        required_realm_roles=["user"],
+        required_client_roles={"orders-api": ["orders:read"]},
+        required_claims=["exp", "sub"],
+        min_rsa_bits=2048,
+        max_rsa_bits=4096,
+        max_token_bytes=4096,
+    )
+    p = v.policy
+    assert p["issuers"] == (ISS, "https://other/realms/x")
+    assert p["audiences"] == ("orders-api",)
+    assert p["algorithms"] == ("RS256", "PS256")
+    assert p["token_type"] is None and p["leeway"] == 0
+    assert p["required_client_roles"] == {"orders-api": ("orders:read",)}
+    assert (p["max_rsa_bits"], p["max_token_bytes"]) == (4096, 4096)
+    assert "Verifier(issuers=[" in repr(v)
+
+
+def test_mapping_options_need_not_be_dicts(keys_a: xconnauth.KeySet, token_a: str) -> None:
+    roles = collections.OrderedDict([("orders-api", ("orders:read",))])
+    v = verifier(keys_a, required_client_roles=roles, audiences=("orders-api", "x"))
+    assert v.verify(token_a, now=1_764_000_000)["azp"] == "web-portal"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"issuers": 5}, "issuers must be a str or a sequence of str"),
+        ({"issuers": [ISS, 5]}, "issuers must be a str or a sequence of str"),
+        ({"audiences": 5}, "audiences must be a str or a sequence of str"),
+        ({"algorithms": "RS256"}, "algorithms must be a sequence of str, not a single str"),
+        ({"required_scopes": "openid"}, "required_scopes must be a sequence of str"),
+        ({"required_realm_roles": [1]}, "required_realm_roles must hold only str values"),
+        ({"required_claims": None}, "required_claims must be a sequence of str"),
+        ({"required_client_roles": ["a"]}, "required_client_roles must be a mapping"),
+        ({"required_client_roles": {"c": "role"}}, "must be a sequence of str"),
+        ({"leeway": 1.5}, "leeway must be an int, not float"),
+        ({"leeway": True}, "leeway must be an int, not bool"),
+        ({"leeway": None}, "leeway must be an int, not NoneType"),
+        ({"token_type": 1}, "token_type must be a str or None"),
+        ({"min_rsa_bits": "2048"}, "min_rsa_bits must be an int"),
+        ({"issuer": ISS}, "unexpected keyword argument \"issuer\""),
+    ],
+)
+def test_type_errors(keys_a: xconnauth.KeySet, options: Dict[str, Any], message: str) -> None:
+    options.setdefault("issuers", ISS)
+    with pytest.raises(TypeError) as info:
+        xconnauth.Verifier(keys_a, **options)
+    assert message in str(info.value)
+
+
+def test_argument_shape_errors(keys_a: xconnauth.KeySet) -> None:
+    with pytest.raises(TypeError):
+        xconnauth.Verifier(keys_a)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        xconnauth.Verifier(keys_a, ISS, None)  # type: ignore[misc]
+    with pytest.raises(TypeError, match="keys must be a KeySet"):
+        xconnauth.Verifier("jwks", ISS)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"issuers": []}, "at least one issuer"),
+        ({"issuers": ""}, "issuer is the empty string"),
+        ({"algorithms": ["HS256"]}, 'algorithm "HS256" is not supported'),
+        ({"algorithms": ["none"]}, 'algorithm "none" is not supported'),
+        ({"algorithms": []}, "algorithms is empty"),
+        ({"leeway": -1}, '"leeway" must be an integer in 0..='),
+        ({"leeway": 10**30}, '"leeway" must be an integer in 0..='),
+        ({"min_rsa_bits": 4096, "max_rsa_bits": 2048}, "min_rsa_bits 4096"),
+        ({"max_rsa_bits": 20000}, '"max_rsa_bits" must be an integer'),
+        ({"max_token_bytes": 0}, "max_token_bytes must be in 1..="),
+        ({"required_scopes": ["a b"]}, "contains a space"),
+        ({"required_claims": [""]}, "required_claims holds an empty name"),
+    ],
+)
+def test_config_errors(keys_a: xconnauth.KeySet, options: Dict[str, Any], message: str) -> None:
+    options.setdefault("issuers", ISS)
+    with pytest.raises(xconnauth.ConfigError) as info:
+        xconnauth.Verifier(keys_a, **options)
+    assert isinstance(info.value, ValueError)
+    assert message in str(info.value)
+
+
+def test_no_key_usable_with_the_algorithms(keys_a: xconnauth.KeySet) -> None:
+    # The key is pinned to RS256 by its JWK "alg".
+    with pytest.raises(xconnauth.ConfigError, match="no key in the key set"):
+        verifier(keys_a, algorithms=["PS256"])
+
+
+# verify -------------------------------------------------------------------------------
+
+
+def test_verify_returns_the_whole_payload(key_a: RsaKey, keys_a: xconnauth.KeySet) -> None:
+    payload = access_token_claims(ISS, extra={"nested": [1, 2.5, None, True, {"ü": "\u2603"}]}, big=2**70)
+    token = mint(key_a, payload, kid="a")
+    claims = verifier(keys_a).verify(token, now=1_764_000_000)
+    assert claims == payload and payload == claims
+    assert dict(claims) == payload
+    assert claims["big"] == 2**70 and isinstance(claims["extra"]["nested"][1], float)
+    assert claims.json is not None and json.loads(claims.json) == payload
+
+
+def test_token_types(keys_a: xconnauth.KeySet, token_a: str) -> None:
+    v = verifier(keys_a)
+    for token in (token_a, token_a.encode(), bytearray(token_a.encode())):
+        assert v.verify(token, now=1_764_000_000)["iss"] == ISS
+    with pytest.raises(TypeError, match="token must be str or bytes"):
+        v.verify(123, now=1)  # type: ignore[arg-type]
+    with pytest.raises(xconnauth.Malformed, match="not valid UTF-8"):
+        v.verify("abc\ud800.def.ghi", now=1)
+
+
+def test_now(keys_a: xconnauth.KeySet, key_a: RsaKey) -> None:
+    v = verifier(keys_a, leeway=0)
+    token = mint(key_a, access_token_claims(ISS, now=1_764_000_000), kid="a")  # exp = now + 300
+    exp = 1_764_000_300
+    assert v.verify(token, now=exp - 1)
+    assert v.verify(token, now=exp - 0.5)  # floored
+    with pytest.raises(xconnauth.Expired):
+        v.verify(token, now=exp)
+    with pytest.raises(xconnauth.Expired):
+        v.verify(token)  # the system clock: 2025 is long past
+    with pytest.raises(ValueError, match="non-negative"):
+        v.verify(token, now=-1)
+    with pytest.raises(ValueError, match="finite"):
+        v.verify(token, now=float("nan"))
+    with pytest.raises(TypeError, match="not bool"):
+        v.verify(token, now=True)
+    with pytest.raises(TypeError, match="not str"):
+        v.verify(token, now="1764000000")  # type: ignore[arg-type]
+
+
+def test_system_clock(key_a: RsaKey, keys_a: xconnauth.KeySet) -> None:
+    now = int(time.time())
+    token = mint(key_a, access_token_claims(ISS, now=now), kid="a")
+    assert verifier(keys_a).verify(token)["exp"] == now + 300
+
+
+def test_verify_header(keys_a: xconnauth.KeySet, token_a: str) -> None:
+    v = verifier(keys_a)
+    for value in (f"Bearer {token_a}", f"bearer {token_a}", f"  BEARER {token_a} ", f"Bearer {token_a}".encode()):
+        assert v.verify_header(value, now=1_764_000_000)["sub"]
+    for value in ("", "Bearer", f"Basic {token_a}", token_a, f"Bearer  x {token_a}"):
+        with pytest.raises(xconnauth.Malformed):
+            v.verify_header(value, now=1_764_000_000)
+    with pytest.raises(xconnauth.Malformed):
+        v.verify_header(b"Bearer \xff", now=1)
+    with pytest.raises(xconnauth.Malformed):
+        v.verify(f"Bearer {token_a}", now=1_764_000_000)
+
+
+def test_demo_policy(demo: Dict[str, Any]) -> None:
+    keys = xconnauth.KeySet.from_jwks(demo["jwks"])
+    v = xconnauth.Verifier(keys, **demo["policy"])
+    claims = v.verify(demo["token"], now=DEMO_NOW)
+    assert claims.subject and claims.issuer == DEMO_ISSUER
+    assert "spark" in claims.scopes and "reader" in claims.client_roles("product-factory")
+    tampered = (EXAMPLES / "tampered.jwt").read_text().strip()
+    with pytest.raises(xconnauth.BadSignature):
+        v.verify(tampered, now=DEMO_NOW)
+    expired = (EXAMPLES / "expired.jwt").read_text().strip()
+    with pytest.raises(xconnauth.Expired):
+        v.verify(expired, now=DEMO_NOW)
+
+
+# Claims -------------------------------------------------------------------------------
+
+
+def test_claims_mapping(keys_a: xconnauth.KeySet, token_a: str) -> None:
+    claims = verifier(keys_a).verify(token_a, now=1_764_000_000)
+    assert isinstance(claims, collections.abc.Mapping)
+    assert not isinstance(claims, collections.abc.MutableMapping)
+    assert len(claims) == len(list(claims)) and "iss" in claims and "nope" not in claims
+    assert claims.get("nope") is None and claims["typ"] == "Bearer"
+    with pytest.raises(TypeError):
+        claims["iss"] = "x"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        hash(claims)
+    assert claims != {"iss": ISS} and claims != 5 and not (claims == [1])
+    assert claims == verifier(keys_a).verify(token_a, now=1_764_000_000)
+    assert claims.header == {"alg": "RS256", "typ": "JWT", "kid": "a"}
+    assert claims.subject == "f3e520a6-5ee5-5d34-8753-3cb8c63cbf3e" and claims.issuer == ISS
+    assert claims.audiences == ("orders-api", "account")
+    assert claims.scopes == {"openid", "profile", "orders:read"}
+    assert claims.realm_roles == {"user", "offline_access"}
+    assert claims.client_roles("orders-api") == {"orders:read"} and claims.client_roles("x") == frozenset()
+    copy = claims.to_dict()
+    copy["realm_access"]["roles"].append("admin")
+    assert "admin" not in claims.realm_roles
+    assert repr(claims).startswith("Claims({")
+    assert pickle.loads(pickle.dumps(claims)) == claims
+    hand = xconnauth.Claims({"a": 1})
+    assert hand == {"a": 1} and hand.json is None and hand.header == {}
+
+
+# Errors -------------------------------------------------------------------------------
+
+
+def test_every_core_category_has_its_class() -> None:
+    assert len(xconnauth.ERROR_CODES) == 18
+    for code in xconnauth.ERROR_CODES:
+        cls = xconnauth.exception_class(code)
+        assert issubclass(cls, xconnauth.InvalidToken) and cls is not xconnauth.InvalidToken
+        assert cls.code == code
+        assert getattr(xconnauth, cls.__name__) is cls
+        assert cls.status == (403 if code in ("missing_scope", "missing_role") else 401)
+    with pytest.raises(KeyError):
+        xconnauth.exception_class("nope")
+
+
+def test_exception_attributes(keys_a: xconnauth.KeySet, key_a: RsaKey) -> None:
+    token = mint(key_a, access_token_claims(ISS), kid="a")
+    v = verifier(keys_a, required_realm_roles=["admin"])
+    with pytest.raises(xconnauth.MissingRole) as info:
+        v.verify(token, now=1_764_000_000)
+    exc = info.value
+    assert exc.code == "missing_role" and exc.status == 403
+    assert exc.message == "a required realm role is not granted (admin)"
+    assert str(exc) == "missing_role: a required realm role is not granted (admin)"
+    again = pickle.loads(pickle.dumps(exc))
+    assert type(again) is xconnauth.MissingRole and again.message == exc.message
+
+
+def test_messages_never_echo_the_token(keys_a: xconnauth.KeySet, key_a: RsaKey) -> None:
+    token = mint(key_a, access_token_claims("https://evil.example/SECRET-ISSUER"), kid="a")
+    with pytest.raises(xconnauth.WrongIssuer) as info:
+        verifier(keys_a).verify(token, now=1_764_000_000)
+    text = str(info.value) + xconnauth.problem_json(info.value) + xconnauth.www_authenticate(info.value)
+    assert "SECRET" not in text
+
+
+# HTTP helpers ---------------------------------------------------------------------------
+
+
+def test_www_authenticate(keys_a: xconnauth.KeySet, token_a: str) -> None:
+    v = verifier(keys_a, required_scopes=["orders:write"])
+    with pytest.raises(xconnauth.MissingScope) as info:
+        v.verify(token_a, now=1_764_000_000)
+    assert xconnauth.www_authenticate(info.value, realm="orders") == (
+        'Bearer realm="orders", error="insufficient_scope", '
+        'error_description="a required scope is not granted (orders:write)"'
+    )
+    with pytest.raises(xconnauth.Expired) as expired:
+        v.verify(token_a, now=2_000_000_000)
+    assert xconnauth.www_authenticate(expired.value) == (
+        'Bearer error="invalid_token", error_description="the token has expired"'
+    )
+    assert xconnauth.www_authenticate(expired.value, 'a"b') .startswith('Bearer realm="a\\"b", ')
+
+
+def test_problem_details(keys_a: xconnauth.KeySet, token_a: str) -> None:
+    with pytest.raises(xconnauth.WrongAudience) as info:
+        verifier(keys_a, audiences="billing").verify(token_a, now=1_764_000_000)
+    assert xconnauth.problem_details(info.value) == {
+        "type": "about:blank",
+        "title": "Unauthorized",
+        "status": 401,
+        "detail": "aud holds no accepted audience",
+        "error": "wrong_audience",
+    }
+    p = xconnauth.problem_details(info.value, type_uri=xconnauth.I2_CONNECT_PROBLEM_TYPE, instance="/orders/1")
+    assert p["type"] == xconnauth.I2_CONNECT_PROBLEM_TYPE
+    assert p["title"] == "Token not intended for this audience"
+    assert p["instance"] == "/orders/1"
+    assert json.loads(xconnauth.problem_json(info.value, xconnauth.I2_CONNECT_PROBLEM_TYPE, "/orders/1")) == p
+
+
+def test_http_helpers_for_application_raised_errors() -> None:
+    exc = xconnauth.MissingRole("the admin role is required")
+    assert xconnauth.problem_details(exc) == {
+        "type": "about:blank",
+        "title": "Forbidden",
+        "status": 403,
+        "detail": "the admin role is required",
+        "error": "missing_role",
+    }
+    # Core's WWW-Authenticate writer takes static texts only: the category title is used.
+    assert xconnauth.www_authenticate(exc, realm="r") == (
+        'Bearer realm="r", error="insufficient_scope", error_description="Insufficient role"'
+    )
+    response = xconnauth.problem_response(exc, realm="r", type_uri="urn:x")
+    assert response.status == 403 and json.loads(response.body)["title"] == "Insufficient role"
+    assert dict(response.headers)["Content-Type"] == "application/problem+json"
+    with pytest.raises(TypeError, match="expected an xconnauth.InvalidToken"):
+        xconnauth.www_authenticate(ValueError("x"))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="not an xconnauth error category"):
+        xconnauth.problem_json(xconnauth.InvalidToken("generic"))
+    assert xconnauth.www_authenticate_challenge() == "Bearer"
+    assert xconnauth.www_authenticate_challenge('x"\n') == 'Bearer realm="x\\"?"'
+
+
+# Key rotation ---------------------------------------------------------------------------
+
+
+def test_with_keys_and_set_keys(key_a: RsaKey, key_b: RsaKey, keys_a: xconnauth.KeySet) -> None:
+    token_a = mint(key_a, access_token_claims(ISS), kid="a")
+    token_b = mint(key_b, access_token_claims(ISS), kid="b")
+    keys_b = xconnauth.KeySet.from_jwks(jwks(key_b.jwk("b")))
+    v = verifier(keys_a, audiences="orders-api")
+    rotated = v.with_keys(keys_b)
+    assert rotated.policy == v.policy
+    assert rotated.verify(token_b, now=1_764_000_000)
+    with pytest.raises(xconnauth.UnknownKid):
+        rotated.verify(token_a, now=1_764_000_000)
+    assert v.verify(token_a, now=1_764_000_000)  # unchanged
+    v.set_keys(keys_b)
+    assert v.verify(token_b, now=1_764_000_000)
+    with pytest.raises(xconnauth.UnknownKid):
+        v.verify(token_a, now=1_764_000_000)
+    # A key set the policy cannot use is refused and the old keys stay.
+    ps_only = xconnauth.KeySet.from_jwks(jwks(key_a.jwk("a", alg="PS256")))
+    with pytest.raises(xconnauth.ConfigError):
+        v.set_keys(ps_only)
+    assert v.verify(token_b, now=1_764_000_000)
+    with pytest.raises(TypeError):
+        v.set_keys("keys")  # type: ignore[arg-type]
+
+
+def test_key_set_per_issuer(key_a: RsaKey, key_b: RsaKey) -> None:
+    other = "https://kc.example.test/realms/billing"
+    keys = {
+        ISS: xconnauth.KeySet.from_jwks(jwks(key_a.jwk("a"))),
+        other: xconnauth.KeySet.from_jwks(jwks(key_b.jwk("b"))),
+    }
+    v = xconnauth.Verifier(keys, [ISS, other])
+    assert v.verify(mint(key_a, access_token_claims(ISS), kid="a"), now=1_764_000_000)
+    assert v.verify(mint(key_b, access_token_claims(other), kid="b"), now=1_764_000_000)
+    # Signed by the billing realm's key but claiming to come from the orders realm.
+    with pytest.raises(xconnauth.WrongIssuer):
+        v.verify(mint(key_b, access_token_claims(ISS), kid="b"), now=1_764_000_000)
+    with pytest.raises(xconnauth.ConfigError, match="not a trusted issuer"):
+        xconnauth.Verifier(keys, ISS)
+    with pytest.raises(TypeError, match="values must be KeySet"):
+        xconnauth.Verifier({ISS: "x"}, ISS)  # type: ignore[dict-item]
+
+
+def test_bench_tokens_verify() -> None:
+    for bits in (2048, 3072, 4096):
+        keys = xconnauth.KeySet.from_jwks((BENCH / f"jwks-{bits}.json").read_text())
+        v = xconnauth.Verifier(keys, DEMO_ISSUER, audiences="product-factory")
+        assert v.verify((BENCH / f"token-{bits}.jwt").read_text())["exp"] == 4102444800
