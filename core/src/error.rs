@@ -283,7 +283,10 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    pub(crate) fn new(message: impl Into<String>) -> Self {
+    /// A configuration error with this message (for layers that validate their own
+    /// options the same way).
+    #[must_use]
+    pub fn new(message: impl Into<String>) -> Self {
         ConfigError {
             message: message.into(),
         }
