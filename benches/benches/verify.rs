@@ -1,0 +1,336 @@
+//! RS256 verification benchmarks for 2048-, 3072- and 4096-bit keys.
+//!
+//! Per key size, one criterion group `rs256-<bits>` with four measurements:
+//!
+//! * `verify_into`: [`Verifier::verify_into`] end to end, caller-provided buffer;
+//! * `verify`: [`Verifier::verify`], the allocating convenience;
+//! * `rsa_only`: [`RsaKey::verify`] (SHA-256 of `header.payload` + RSA PKCS#1 v1.5);
+//! * `claims_only`: the non-RSA work, [`xconnauth::decode_unverified`] +
+//!   [`Unverified::claims`](xconnauth::Unverified::claims) + [`Verifier::check_claims`].
+//!
+//! Before criterion runs, a counting global allocator measures allocations per
+//! operation and prints them as a table. Key sets are parsed once, outside every loop.
+//!
+//! `cargo bench -p xconnauth-benches -- --test` runs each measurement once (CI smoke).
+//!
+//! `XCONNAUTH_BENCH_CLOCK=cpu` measures this thread's CPU time
+//! (`CLOCK_THREAD_CPUTIME_ID`) instead of wall-clock time: on a shared, busy machine
+//! time spent descheduled then does not count. `XCONNAUTH_BENCH_BITS=2048,4096` limits
+//! the key sizes (default: all three).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::Criterion;
+use xconnauth::{decode_unverified, Algorithm, KeySet, Policy, RsaKey, Verifier};
+
+// ---------------------------------------------------------------------------------------
+// Counting allocator
+
+/// Wraps [`System`], counting every `alloc`, `alloc_zeroed` and `realloc` call and the
+/// bytes requested (for `realloc`, the new size). Frees are not counted.
+struct Counting;
+
+static CALLS: AtomicU64 = AtomicU64::new(0);
+static BYTES: AtomicU64 = AtomicU64::new(0);
+
+fn record(size: usize) {
+    CALLS.fetch_add(1, Relaxed);
+    BYTES.fetch_add(size as u64, Relaxed);
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged;
+// counting touches only atomics and never allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        record(layout.size());
+        // SAFETY: forwarded contract of `GlobalAlloc::alloc`.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        record(layout.size());
+        // SAFETY: forwarded contract of `GlobalAlloc::alloc_zeroed`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        record(new_size);
+        // SAFETY: forwarded contract of `GlobalAlloc::realloc`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded contract of `GlobalAlloc::dealloc`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocation calls and bytes per call of `f`, averaged over `runs` calls after one
+/// untimed warm-up call.
+fn allocs_per_call<R>(runs: u32, mut f: impl FnMut() -> R) -> (f64, f64) {
+    black_box(f());
+    let (c0, b0) = (CALLS.load(Relaxed), BYTES.load(Relaxed));
+    for _ in 0..runs {
+        black_box(f());
+    }
+    let (c1, b1) = (CALLS.load(Relaxed), BYTES.load(Relaxed));
+    let n = f64::from(runs);
+    ((c1 - c0) as f64 / n, (b1 - b0) as f64 / n)
+}
+
+// ---------------------------------------------------------------------------------------
+// Fixtures
+
+const ISSUER: &str = "https://sso.example.com/realms/demo";
+/// Unix time inside the tokens' validity (iat 1763999940, exp 4102444800).
+const NOW: u64 = 1_764_000_000;
+const SIZES: [u32; 3] = [2048, 3072, 4096];
+
+struct Fixture {
+    bits: u32,
+    token: Vec<u8>,
+    verifier: Verifier,
+    key: RsaKey,
+    /// Length of `header.payload`, the signed octets at the front of `token`.
+    signing_input_len: usize,
+    signature: Vec<u8>,
+}
+
+impl Fixture {
+    fn signing_input(&self) -> &[u8] {
+        &self.token[..self.signing_input_len]
+    }
+}
+
+/// The same policy as `examples/keycloak/policy.json`: every claim check does work.
+fn policy() -> Policy {
+    let mut p = Policy::new([ISSUER]);
+    p.audiences = Some(vec!["product-factory".into()]);
+    p.algorithms = vec![Algorithm::RS256];
+    p.required_scopes = vec!["openid".into(), "spark".into()];
+    p.required_client_roles
+        .insert("product-factory".into(), vec!["reader".into()]);
+    p.required_claims = vec!["exp".into(), "sub".into()];
+    p
+}
+
+fn load(bits: u32) -> Fixture {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data");
+    let read = |name: String| {
+        let path = format!("{dir}/{name}");
+        std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+    };
+    let jwks = read(format!("jwks-{bits}.json"));
+    let token = read(format!("token-{bits}.jwt"));
+
+    let keys = KeySet::from_jwks(&jwks).expect("JWKS parses");
+    let key = keys.iter().next().expect("one key").clone();
+    assert_eq!(key.bits(), bits);
+    assert_eq!(key.kid(), Some(format!("bench-{bits}").as_str()));
+    let verifier = Verifier::new(keys, policy()).expect("verifier builds");
+
+    let dot = token
+        .iter()
+        .rposition(|&b| b == b'.')
+        .expect("three segments");
+    let mut signature = vec![0u8; token.len() - dot];
+    let sig_len = Base64UrlUnpadded::decode(&token[dot + 1..], &mut signature)
+        .expect("signature is base64url")
+        .len();
+    signature.truncate(sig_len);
+
+    let f = Fixture {
+        bits,
+        token,
+        verifier,
+        key,
+        signing_input_len: dot,
+        signature,
+    };
+    sanity_check(&f);
+    f
+}
+
+/// Every measured path must be the success path, and a bad signature must fail.
+fn sanity_check(f: &Fixture) {
+    let mut buf = vec![0u8; f.token.len()];
+    let v = f
+        .verifier
+        .verify_into(&f.token, NOW, &mut buf)
+        .expect("verify_into accepts the token");
+    assert_eq!(
+        v.claims().iss().map(|s| s.to_string()).as_deref(),
+        Some(ISSUER)
+    );
+    f.verifier.verify(&f.token, NOW).expect("verify accepts");
+    assert!(f
+        .key
+        .verify(Algorithm::RS256, f.signing_input(), &f.signature));
+    let mut bad = f.signature.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 1;
+    assert!(!f.key.verify(Algorithm::RS256, f.signing_input(), &bad));
+    claims_only(f, &mut buf);
+}
+
+// ---------------------------------------------------------------------------------------
+// The measured operations
+
+#[inline(never)] // one symbol per operation, for profilers
+fn verify_into(f: &Fixture, buf: &mut [u8]) -> bool {
+    f.verifier
+        .verify_into(black_box(&f.token), NOW, buf)
+        .is_ok_and(|v| black_box(v).payload_json().len() > 2)
+}
+
+#[inline(never)] // one symbol per operation, for profilers
+fn verify(f: &Fixture) -> bool {
+    f.verifier
+        .verify(black_box(&f.token), NOW)
+        .is_ok_and(|v| black_box(v).payload_json().len() > 2)
+}
+
+#[inline(never)] // one symbol per operation, for profilers
+fn rsa_only(f: &Fixture) -> bool {
+    f.key.verify(
+        Algorithm::RS256,
+        black_box(f.signing_input()),
+        black_box(&f.signature),
+    )
+}
+
+/// Everything except the signature: split + base64url + strict JSON of header and
+/// payload, claim typing, then the policy's claim checks.
+#[inline(never)] // one symbol per operation, for profilers
+fn claims_only(f: &Fixture, buf: &mut [u8]) {
+    let u = decode_unverified(black_box(&f.token), buf).expect("decodes");
+    let claims = u.claims().expect("claims parse");
+    f.verifier
+        .check_claims(&claims, NOW)
+        .expect("claims pass the policy");
+}
+
+// ---------------------------------------------------------------------------------------
+
+fn print_alloc_table(fixtures: &[Fixture]) {
+    const RUNS: u32 = 20;
+    println!();
+    println!("Allocations per operation (counting global allocator, alloc+alloc_zeroed+realloc calls; bytes requested):");
+    println!();
+    println!("| key bits | verify_into allocs | verify_into bytes | raw RSA allocs | raw RSA bytes | verify allocs | verify bytes | claims_only allocs |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for f in fixtures {
+        let mut buf = vec![0u8; f.token.len()];
+        let (vi_n, vi_b) = allocs_per_call(RUNS, || verify_into(f, &mut buf));
+        let (rsa_n, rsa_b) = allocs_per_call(RUNS, || rsa_only(f));
+        let (v_n, v_b) = allocs_per_call(RUNS, || verify(f));
+        let (c_n, _) = allocs_per_call(RUNS, || claims_only(f, &mut buf));
+        println!(
+            "| {} | {vi_n} | {vi_b} | {rsa_n} | {rsa_b} | {v_n} | {v_b} | {c_n} |",
+            f.bits
+        );
+    }
+    println!();
+}
+
+// ---------------------------------------------------------------------------------------
+// Optional CPU-time clock
+
+/// This thread's CPU time, `CLOCK_THREAD_CPUTIME_ID`.
+struct ThreadCpuTime;
+
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    Duration::new(
+        u64::try_from(ts.tv_sec).unwrap_or(0),
+        u32::try_from(ts.tv_nsec).unwrap_or(0),
+    )
+}
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = Duration;
+    type Value = Duration;
+
+    fn start(&self) -> Duration {
+        thread_cpu_time()
+    }
+    fn end(&self, start: Duration) -> Duration {
+        thread_cpu_time().saturating_sub(start)
+    }
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+    fn to_f64(&self, d: &Duration) -> f64 {
+        d.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        // Values are nanoseconds, exactly as for wall-clock time.
+        WallTime.formatter()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+fn config<M: Measurement>(c: Criterion<M>) -> Criterion<M> {
+    c.warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(30)
+        .configure_from_args()
+}
+
+fn main() {
+    let sizes: Vec<u32> = match std::env::var("XCONNAUTH_BENCH_BITS") {
+        Ok(list) => list
+            .split(',')
+            .map(|b| match b.trim().parse() {
+                Ok(bits) if SIZES.contains(&bits) => bits,
+                _ => panic!("XCONNAUTH_BENCH_BITS: {b:?} is not one of {SIZES:?}"),
+            })
+            .collect(),
+        Err(_) => SIZES.to_vec(),
+    };
+    let fixtures: Vec<Fixture> = sizes.into_iter().map(load).collect();
+    print_alloc_table(&fixtures);
+
+    match std::env::var("XCONNAUTH_BENCH_CLOCK").as_deref() {
+        Ok("cpu") => {
+            println!("Clock: thread CPU time (XCONNAUTH_BENCH_CLOCK=cpu)\n");
+            run(
+                &mut config(Criterion::default().with_measurement(ThreadCpuTime)),
+                &fixtures,
+            );
+        }
+        Ok("wall") | Err(_) => run(&mut config(Criterion::default()), &fixtures),
+        Ok(other) => panic!("XCONNAUTH_BENCH_CLOCK={other}: use wall or cpu"),
+    }
+}
+
+fn run<M: Measurement>(c: &mut Criterion<M>, fixtures: &[Fixture]) {
+    for f in fixtures {
+        let mut g = c.benchmark_group(format!("rs256-{}", f.bits));
+        let mut buf = vec![0u8; f.token.len()];
+        g.bench_function("verify_into", |b| b.iter(|| verify_into(f, &mut buf)));
+        g.bench_function("verify", |b| b.iter(|| verify(f)));
+        g.bench_function("rsa_only", |b| b.iter(|| rsa_only(f)));
+        g.bench_function("claims_only", |b| b.iter(|| claims_only(f, &mut buf)));
+        g.finish();
+    }
+    c.final_summary();
+}
