@@ -6,7 +6,7 @@ SAMPLE := examples/keycloak
 NOW := $(shell cat $(SAMPLE)/now.txt)
 VERIFY := $(CARGO) run -q -p xconnauth-cli -- verify --jwks $(SAMPLE)/jwks.json --policy $(SAMPLE)/policy.json --now $(NOW)
 
-.PHONY: demo test lint test-rust test-nostd test-bench test-ffi test-python
+.PHONY: demo test lint test-rust test-nostd test-bench test-ffi test-python fuzz-smoke
 
 ## Verify the bundled Keycloak-style token, then show a tampered and an expired one rejected.
 demo:
@@ -47,3 +47,7 @@ test-ffi:
 # Python: pip install ./python into a venv, pytest (corpus included), mypy --strict, stubtest.
 test-python:
 	bash python/run_tests.sh
+
+# Bounded fuzzing (nightly + cargo-fuzz, installed if missing). Not yet part of `test`.
+fuzz-smoke:
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-30} bash fuzz/smoke.sh
