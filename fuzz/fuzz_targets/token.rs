@@ -1,20 +1,23 @@
 //! Arbitrary bytes as a token, through every entry point that takes one.
 //! Invariants: nothing panics; verify and verify_into agree; a token that verifies
-//! also decodes unverified; verify_header(s) is verify(bearer_token(s)).
+//! also decodes unverified; verify_header(_bytes)(s) is verify(bearer_token(_bytes)(s));
+//! on UTF-8 input bearer_token and bearer_token_bytes agree.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use xconnauth::http::{www_authenticate, ProblemDetails};
+use xconnauth::{Error, ErrorKind, VerifiedToken};
 use xconnauth_fuzz::{sample_verifier, NOW};
+
+fn kind<T>(r: Result<T, Error>) -> Result<(), ErrorKind> {
+    r.map(|_| ()).map_err(|e| e.kind())
+}
 
 fuzz_target!(|data: &[u8]| {
     let v = sample_verifier();
-    let verified = v.verify(data, NOW);
+    let verified: Result<VerifiedToken, Error> = v.verify(data, NOW);
     let mut buf = vec![0u8; data.len()];
-    let into = v.verify_into(data, NOW, &mut buf).map(|_| ());
-    assert_eq!(
-        verified.as_ref().map(|_| ()).map_err(|e| e.kind()),
-        into.map_err(|e| e.kind())
-    );
+    let into = kind(v.verify_into(data, NOW, &mut buf));
+    assert_eq!(kind(verified.as_ref().map_err(Clone::clone)), into);
 
     let mut dbuf = vec![0u8; data.len()];
     let unverified = xconnauth::decode_unverified(data, &mut dbuf);
@@ -40,23 +43,41 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 
+    // Authorization header values, as text (lossy) and as raw bytes.
     let text = String::from_utf8_lossy(data);
-    let by_header = v
-        .verify_header(&text, NOW)
-        .map(|_| ())
-        .map_err(|e| e.kind());
+    let by_header = kind(v.verify_header(&text, NOW));
     match xconnauth::bearer_token(&text) {
         Ok(token) => {
             assert!(!token.is_empty() && text.contains(token));
-            let direct = v
-                .verify(token.as_bytes(), NOW)
-                .map(|_| ())
-                .map_err(|e| e.kind());
+            let direct = kind(v.verify(token.as_bytes(), NOW));
             assert_eq!(
                 by_header, direct,
                 "verify_header differs from verify(bearer_token)"
             );
         }
         Err(e) => assert_eq!(by_header, Err(e.kind())),
+    }
+    let raw = xconnauth::bearer_token_bytes(data);
+    let by_header_bytes = kind(v.verify_header_bytes(data, NOW));
+    match &raw {
+        Ok(token) => {
+            assert!(!token.is_empty() && data.as_ptr_range().contains(&token.as_ptr()));
+            let direct = kind(v.verify(token, NOW));
+            assert_eq!(
+                by_header_bytes, direct,
+                "verify_header_bytes differs from verify(bearer_token_bytes)"
+            );
+        }
+        Err(e) => assert_eq!(by_header_bytes, Err(e.kind())),
+    }
+    if let Ok(s) = std::str::from_utf8(data) {
+        let as_str = xconnauth::bearer_token(s)
+            .map(str::as_bytes)
+            .map_err(|e| e.kind());
+        assert_eq!(
+            as_str,
+            raw.map_err(|e| e.kind()),
+            "bearer_token and bearer_token_bytes differ"
+        );
     }
 });
