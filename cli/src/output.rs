@@ -120,7 +120,7 @@ pub(crate) fn to_json_pretty(value: &Json) -> String {
 }
 
 /// serde_json escapes C0 controls in strings but emits DEL, C1 controls and bidi/format characters
-/// raw. In its output such characters can only sit inside strings, where `\uXXXX` is
+/// raw. In its output such characters can only sit inside strings, where `\uHHHH` is
 /// an equivalent spelling, so replacing them keeps the JSON identical in meaning while
 /// making it safe to show in a terminal.
 fn escape_controls(json: &str) -> String {

@@ -239,7 +239,7 @@ struct Input {
     realm_access: Claim<Access>,
     resource_access: Claim<Clients>,
     extra: Vec<(S, Claim<S>)>,
-    /// Write every character of every string as a \uXXXX escape.
+    /// Write every character of every string as a \uHHHH escape.
     escape_all: bool,
     now: Option<i16>,
     now_any: u64,
