@@ -74,6 +74,65 @@ impl fmt::Display for Algorithm {
     }
 }
 
+/// The RSA implementation that checks signatures (DESIGN §8).
+///
+/// Both give the same verdict on every input (the corpus, Wycheproof and a
+/// differential fuzz target hold them to it); they differ in speed and in what they
+/// need to build.
+///
+/// ```
+/// use xconnauth::Backend;
+/// // The default is the fastest backend compiled in.
+/// assert!(Backend::ALL.contains(&Backend::default()));
+/// assert_eq!(Backend::RustCrypto.name(), "rust-crypto");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Backend {
+    /// Pure Rust (`rsa` + `sha2`): no_std, no C toolchain, what embedded builds use.
+    RustCrypto,
+    /// aws-lc-rs (feature `aws-lc`): about 3x faster RSA on x86_64 and aarch64. Keys
+    /// outside its parameter sets (moduli below 1024 bits, below 2048 for RS384/PS*,
+    /// above 8192) are verified by the pure-Rust code instead.
+    #[cfg(feature = "aws-lc")]
+    AwsLc,
+}
+
+impl Backend {
+    /// Every backend compiled into this build.
+    pub const ALL: &'static [Backend] = &[
+        Backend::RustCrypto,
+        #[cfg(feature = "aws-lc")]
+        Backend::AwsLc,
+    ];
+
+    /// A stable name: `"rust-crypto"` or `"aws-lc"`.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Backend::RustCrypto => "rust-crypto",
+            #[cfg(feature = "aws-lc")]
+            Backend::AwsLc => "aws-lc",
+        }
+    }
+}
+
+impl Default for Backend {
+    /// aws-lc when the feature is on, pure Rust otherwise.
+    fn default() -> Backend {
+        #[cfg(feature = "aws-lc")]
+        return Backend::AwsLc;
+        #[cfg(not(feature = "aws-lc"))]
+        return Backend::RustCrypto;
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One RSA signing key from a JWKS, with its arithmetic precomputed.
 #[derive(Clone)]
 pub struct RsaKey {
@@ -81,9 +140,13 @@ pub struct RsaKey {
     alg: Option<Algorithm>,
     bits: u32,
     exponent_ok: bool,
+    backend: Backend,
     // None only when the modulus is unusable for arithmetic (even): such a key is
-    // reported as `weak_key` when selected and never verifies anything.
+    // reported as `weak_key` when selected and never verifies anything. Built for
+    // every backend: it is the validity check both share, and aws-lc's fallback.
     key: Option<RsaPublicKey>,
+    #[cfg(feature = "aws-lc")]
+    fast: Option<crate::fast::AwsLcKey>,
 }
 
 impl fmt::Debug for RsaKey {
@@ -92,6 +155,7 @@ impl fmt::Debug for RsaKey {
             .field("kid", &self.kid)
             .field("alg", &self.alg)
             .field("bits", &self.bits)
+            .field("backend", &self.backend)
             .finish_non_exhaustive()
     }
 }
@@ -111,6 +175,21 @@ impl RsaKey {
         e: &[u8],
         kid: Option<&str>,
         alg: Option<Algorithm>,
+    ) -> Result<RsaKey, ConfigError> {
+        RsaKey::from_components_with(n, e, kid, alg, Backend::default())
+    }
+
+    /// [`from_components`](Self::from_components) with an explicit [`Backend`].
+    ///
+    /// # Errors
+    /// As [`from_components`](Self::from_components); the backend never changes which
+    /// keys are accepted.
+    pub fn from_components_with(
+        n: &[u8],
+        e: &[u8],
+        kid: Option<&str>,
+        alg: Option<Algorithm>,
+        backend: Backend,
     ) -> Result<RsaKey, ConfigError> {
         let n = strip_zeros(n);
         let e = strip_zeros(e);
@@ -148,13 +227,40 @@ impl RsaKey {
         } else {
             None
         };
+        #[cfg(feature = "aws-lc")]
+        let fast = match backend {
+            Backend::AwsLc if key.is_some() => Some(crate::fast::AwsLcKey::new(n, e, bits)),
+            _ => None,
+        };
         Ok(RsaKey {
             kid: kid.map(String::from),
             alg,
             bits,
             exponent_ok,
+            backend,
             key,
+            #[cfg(feature = "aws-lc")]
+            fast,
         })
+    }
+
+    /// The backend this key was built for.
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The backend that actually checks `alg` signatures with this key: the one it was
+    /// built for, or [`Backend::RustCrypto`] where aws-lc has no parameter set for the
+    /// key's size.
+    #[must_use]
+    pub fn backend_for(&self, alg: Algorithm) -> Backend {
+        #[cfg(feature = "aws-lc")]
+        if self.fast.as_ref().is_some_and(|k| k.covers(alg)) {
+            return Backend::AwsLc;
+        }
+        let _ = alg;
+        Backend::RustCrypto
     }
 
     /// The key id, if the JWK had one.
@@ -202,6 +308,10 @@ impl RsaKey {
         };
         if sig.len() != self.size() {
             return false;
+        }
+        #[cfg(feature = "aws-lc")]
+        if let Some(verdict) = self.fast.as_ref().and_then(|k| k.verify(alg, msg, sig)) {
+            return verdict;
         }
         let ok = match alg {
             Algorithm::RS256 => {
@@ -274,6 +384,24 @@ impl KeySet {
     /// The document is not strict JSON, has no `keys` array, an RSA signing entry is
     /// malformed (bad base64url `n`/`e`, non-string `kid`), or no usable key remains.
     pub fn from_jwks(jwks: &[u8]) -> Result<KeySet, ConfigError> {
+        KeySet::from_jwks_with(jwks, Backend::default())
+    }
+
+    /// [`from_jwks`](Self::from_jwks) with an explicit [`Backend`].
+    ///
+    /// ```
+    /// # let jwks = std::fs::read("../examples/keycloak/jwks.json").unwrap();
+    /// use xconnauth::{Backend, KeySet};
+    /// for &backend in Backend::ALL {
+    ///     let keys = KeySet::from_jwks_with(&jwks, backend).unwrap();
+    ///     assert!(keys.iter().all(|k| k.backend() == backend));
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`from_jwks`](Self::from_jwks): the backend never changes which documents
+    /// are accepted.
+    pub fn from_jwks_with(jwks: &[u8], backend: Backend) -> Result<KeySet, ConfigError> {
         if jwks.len() > MAX_JWKS_BYTES {
             return Err(ConfigError::new(format!(
                 "JWKS is {} bytes, more than the {MAX_JWKS_BYTES} accepted",
@@ -292,7 +420,7 @@ impl KeySet {
                     "JWKS key #{index} is not an object"
                 )));
             };
-            if let Some(key) = parse_jwk(&jwk, index)? {
+            if let Some(key) = parse_jwk(&jwk, index, backend)? {
                 keys.push(key);
             }
         }
@@ -343,7 +471,11 @@ fn opt_str<'a>(
     }
 }
 
-fn parse_jwk(jwk: &Object<'_>, index: usize) -> Result<Option<RsaKey>, ConfigError> {
+fn parse_jwk(
+    jwk: &Object<'_>,
+    index: usize,
+    backend: Backend,
+) -> Result<Option<RsaKey>, ConfigError> {
     let kty = opt_str(jwk, "kty", index)?;
     if !kty.is_some_and(|k| k.eq_str("RSA")) {
         return Ok(None);
@@ -378,7 +510,7 @@ fn parse_jwk(jwk: &Object<'_>, index: usize) -> Result<Option<RsaKey>, ConfigErr
         .map_or_else(|| format!("#{index}"), |k| format!("\"{k}\""));
     let n = decode_component(opt_str(jwk, "n", index)?, "n", &label)?;
     let e = decode_component(opt_str(jwk, "e", index)?, "e", &label)?;
-    RsaKey::from_components(&n, &e, kid.as_deref(), alg)
+    RsaKey::from_components_with(&n, &e, kid.as_deref(), alg, backend)
         .map(Some)
         .map_err(|err| ConfigError::new(format!("JWKS key {label}: {err}")))
 }

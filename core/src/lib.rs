@@ -54,6 +54,8 @@ extern crate std;
 
 mod claims;
 mod error;
+#[cfg(feature = "aws-lc")]
+mod fast;
 pub mod http;
 mod json;
 mod keys;
@@ -63,7 +65,7 @@ mod verifier;
 pub use claims::{Audience, Claims, Header};
 pub use error::{ConfigError, Detail, Error, ErrorKind};
 pub use json::{Array, JsonStr, Number, Object, Value, MAX_DEPTH};
-pub use keys::{Algorithm, Discovery, KeySet, RsaKey, MAX_JWKS_BYTES, MAX_MODULUS_BITS};
+pub use keys::{Algorithm, Backend, Discovery, KeySet, RsaKey, MAX_JWKS_BYTES, MAX_MODULUS_BITS};
 pub use policy::{Policy, MAX_LEEWAY, MAX_TOKEN_BYTES_LIMIT, OPTION_NAMES};
 pub use verifier::{
     bearer_token, bearer_token_bytes, decode_unverified, Unverified, Verified, VerifiedToken,

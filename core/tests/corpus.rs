@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
-use xconnauth::{KeySet, Policy, Verifier};
+use xconnauth::{Backend, KeySet, Policy, Verifier};
 
 fn vectors_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/dev")
@@ -22,7 +22,7 @@ struct Outcome {
     got: String,
 }
 
-fn run_file(file: &str) -> (usize, Vec<Outcome>) {
+fn run_file(file: &str, backend: Backend) -> (usize, Vec<Outcome>) {
     let dir = vectors_dir();
     let path = dir.join(file);
     let text = std::fs::read_to_string(&path)
@@ -39,7 +39,8 @@ fn run_file(file: &str) -> (usize, Vec<Outcome>) {
         };
         let options = serde_json::to_vec(&case["options"]).unwrap();
         let policy = Policy::from_json(&options).unwrap_or_else(|e| panic!("{name}: policy: {e}"));
-        let keys = KeySet::from_jwks(&jwks).unwrap_or_else(|e| panic!("{name}: jwks: {e}"));
+        let keys =
+            KeySet::from_jwks_with(&jwks, backend).unwrap_or_else(|e| panic!("{name}: jwks: {e}"));
         let verifier = Verifier::new(keys, policy).unwrap_or_else(|e| panic!("{name}: {e}"));
         let token = case["token"].as_str().unwrap();
         let now = case["now"].as_u64().unwrap();
@@ -64,7 +65,7 @@ fn run_file(file: &str) -> (usize, Vec<Outcome>) {
         };
         if got != expected {
             failures.push(Outcome {
-                name,
+                name: format!("{name} [{backend}]"),
                 expected,
                 got,
             });
@@ -73,8 +74,15 @@ fn run_file(file: &str) -> (usize, Vec<Outcome>) {
     (count, failures)
 }
 
+/// Every compiled-in backend must give every case the same, expected verdict.
 fn assert_all(file: &str, min_cases: usize) {
-    let (count, failures) = run_file(file);
+    let mut count = 0;
+    let mut failures = Vec::new();
+    for &backend in Backend::ALL {
+        let (n, mut f) = run_file(file, backend);
+        count = n;
+        failures.append(&mut f);
+    }
     assert!(count >= min_cases, "{file}: only {count} cases");
     let report: Vec<String> = failures
         .iter()

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value as Json;
 use xconnauth::{
     http::{www_authenticate, ProblemDetails, I2_CONNECT_PROBLEM_TYPE},
-    Algorithm, Discovery, ErrorKind, KeySet, Policy, Verifier,
+    Algorithm, Backend, Discovery, ErrorKind, KeySet, Policy, RsaKey, Verifier,
 };
 
 const DEMO: &str = "https://sso.example.com/realms/demo";
@@ -41,11 +41,15 @@ fn demo_keys() -> KeySet {
 
 /// The demo realm's keys without their `alg` restriction.
 fn demo_keys_any_alg() -> KeySet {
+    demo_keys_any_alg_with(Backend::default())
+}
+
+fn demo_keys_any_alg_with(backend: Backend) -> KeySet {
     let mut jwks: Json = serde_json::from_slice(&read("examples/keycloak/jwks.json")).unwrap();
     for k in jwks["keys"].as_array_mut().unwrap() {
         k.as_object_mut().unwrap().remove("alg");
     }
-    KeySet::from_jwks(&serde_json::to_vec(&jwks).unwrap()).unwrap()
+    KeySet::from_jwks_with(&serde_json::to_vec(&jwks).unwrap(), backend).unwrap()
 }
 
 fn bench_keys() -> KeySet {
@@ -77,6 +81,51 @@ fn every_algorithm_verifies_only_when_allowed() {
             "{alg}"
         );
     }
+}
+
+/// Every backend verifies every algorithm, rejects a flipped bit, and really is the
+/// one doing the work where it covers the key size.
+#[test]
+fn every_backend_verifies_every_algorithm() {
+    for &backend in Backend::ALL {
+        let keys = demo_keys_any_alg_with(backend);
+        let key = keys.iter().next().unwrap();
+        assert_eq!(key.backend(), backend);
+        for alg in Algorithm::ALL {
+            // 2048-bit demo key: inside every aws-lc parameter set.
+            assert_eq!(key.backend_for(alg), backend, "{alg}");
+            let mut p = Policy::new([DEMO]);
+            p.algorithms = vec![alg];
+            let v = Verifier::new(keys.clone(), p).unwrap();
+            let t = token(alg.name());
+            assert!(v.verify(t.as_bytes(), NOW).is_ok(), "{alg} [{backend}]");
+            let (rest, sig) = t.rsplit_once('.').unwrap();
+            let mut sig = sig.as_bytes().to_vec();
+            sig[10] = if sig[10] == b'A' { b'B' } else { b'A' };
+            let bad = format!("{rest}.{}", String::from_utf8(sig).unwrap());
+            assert_eq!(
+                kind(v.verify(bad.as_bytes(), NOW)),
+                Some(ErrorKind::BadSignature),
+                "{alg} [{backend}]"
+            );
+        }
+    }
+}
+
+/// Sizes outside aws-lc's parameter sets fall back to the pure-Rust code, which still
+/// verifies them (the policy decides whether such keys are acceptable).
+#[test]
+fn backend_falls_back_outside_aws_lc_sizes() {
+    let n = [0xC5u8; 1152]; // 9216 bits, odd: above aws-lc's 8192
+    let key = RsaKey::from_components_with(&n, &[1, 0, 1], None, None, Backend::default()).unwrap();
+    for alg in Algorithm::ALL {
+        assert_eq!(key.backend_for(alg), Backend::RustCrypto, "{alg}");
+    }
+    let n = [0xC5u8; 192]; // 1536 bits: aws-lc only for RS256/RS512 (legacy sets)
+    let key = RsaKey::from_components_with(&n, &[1, 0, 1], None, None, Backend::default()).unwrap();
+    assert_eq!(key.backend_for(Algorithm::PS256), Backend::RustCrypto);
+    assert_eq!(key.backend_for(Algorithm::RS384), Backend::RustCrypto);
+    assert_eq!(key.backend_for(Algorithm::RS256), Backend::default());
 }
 
 #[test]

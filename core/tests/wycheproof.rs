@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use serde_json::Value as Json;
-use xconnauth::{Algorithm, RsaKey};
+use xconnauth::{Algorithm, Backend, RsaKey};
 
 fn hex(s: &str) -> Vec<u8> {
     assert!(s.len() % 2 == 0, "odd hex");
@@ -19,7 +19,14 @@ fn hex(s: &str) -> Vec<u8> {
         .collect()
 }
 
+/// Runs the file once per compiled-in backend.
 fn run(file: &str, expected_tests: usize) {
+    for &backend in Backend::ALL {
+        run_with(file, expected_tests, backend);
+    }
+}
+
+fn run_with(file: &str, expected_tests: usize, backend: Backend) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/vectors/wycheproof")
         .join(file);
@@ -33,7 +40,8 @@ fn run(file: &str, expected_tests: usize) {
         let key = &group["publicKey"];
         let n = hex(key["modulus"].as_str().unwrap());
         let e = hex(key["publicExponent"].as_str().unwrap());
-        let key = RsaKey::from_components(&n, &e, None, Some(Algorithm::RS256)).unwrap();
+        let key =
+            RsaKey::from_components_with(&n, &e, None, Some(Algorithm::RS256), backend).unwrap();
         for t in group["tests"].as_array().unwrap() {
             seen += 1;
             let ok = key.verify(
@@ -51,8 +59,12 @@ fn run(file: &str, expected_tests: usize) {
             }
         }
     }
-    assert_eq!(seen, expected_tests, "{file}: test count");
-    assert!(wrong.is_empty(), "{file}:\n{}", wrong.join("\n"));
+    assert_eq!(seen, expected_tests, "{file} [{backend}]: test count");
+    assert!(
+        wrong.is_empty(),
+        "{file} [{backend}]:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]

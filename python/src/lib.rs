@@ -32,15 +32,39 @@ impl KeySet {
     /// Parses JWKS JSON (``{"keys": [...]}``) as a realm publishes it at
     /// ``<realm>/protocol/openid-connect/certs``.
     ///
+    /// ``backend`` picks the RSA implementation by name (one of ``BACKENDS``); the
+    /// default is the fastest one in this build (``DEFAULT_BACKEND``). Both give the
+    /// same verdict on every token.
+    ///
     /// Raises ``ConfigError`` when the document is not strict JSON, holds a malformed
     /// RSA key, or has no usable signing key; ``TypeError`` unless ``jwks`` is str or
-    /// bytes.
+    /// bytes; ``ValueError`` for an unknown backend name.
     #[staticmethod]
-    fn from_jwks(py: Python<'_>, jwks: &Bound<'_, PyAny>) -> PyResult<KeySet> {
+    #[pyo3(signature = (jwks, backend = None))]
+    fn from_jwks(
+        py: Python<'_>,
+        jwks: &Bound<'_, PyAny>,
+        backend: Option<&str>,
+    ) -> PyResult<KeySet> {
+        let backend = match backend {
+            None => xconnauth::Backend::default(),
+            Some(name) => xconnauth::Backend::ALL
+                .iter()
+                .copied()
+                .find(|b| b.name() == name)
+                .ok_or_else(|| {
+                    let known: Vec<&str> =
+                        xconnauth::Backend::ALL.iter().map(|b| b.name()).collect();
+                    pyo3::exceptions::PyValueError::new_err(format!(
+                        "unknown backend {name:?}: this build has {}",
+                        known.join(", ")
+                    ))
+                })?,
+        };
         let bytes = convert::octets(jwks, "jwks", || {
             errors::config_error(py, "JWKS text is not valid UTF-8")
         })?;
-        let parsed = py.detach(move || xconnauth::KeySet::from_jwks(&bytes));
+        let parsed = py.detach(move || xconnauth::KeySet::from_jwks_with(&bytes, backend));
         parsed
             .map(|inner| KeySet { inner })
             .map_err(|e| errors::from_config(py, &e))
@@ -54,6 +78,16 @@ impl KeySet {
             .iter()
             .map(|k| k.kid().map(str::to_owned))
             .collect()
+    }
+
+    /// The name of the RSA implementation these keys verify with.
+    #[getter]
+    fn backend(&self) -> &'static str {
+        self.inner
+            .iter()
+            .next()
+            .map_or(xconnauth::Backend::default(), xconnauth::RsaKey::backend)
+            .name()
     }
 
     fn __len__(&self) -> usize {
@@ -397,5 +431,8 @@ fn _xconnauth(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let algs: Vec<&str> = xconnauth::Algorithm::ALL.iter().map(|a| a.name()).collect();
     m.add("ALGORITHMS", PyTuple::new(py, algs)?)?;
     m.add("OPTION_NAMES", PyTuple::new(py, xconnauth::OPTION_NAMES)?)?;
+    let backends: Vec<&str> = xconnauth::Backend::ALL.iter().map(|b| b.name()).collect();
+    m.add("BACKENDS", PyTuple::new(py, backends)?)?;
+    m.add("DEFAULT_BACKEND", xconnauth::Backend::default().name())?;
     Ok(())
 }

@@ -91,3 +91,32 @@ def test_fractional_exp_keeps_its_json_value() -> None:
             assert isinstance(claims["exp"], float) and claims["exp"] == exp
             seen = True
     assert seen, "the corpus has no ok case with a fractional exp any more"
+
+
+def _verdict(verifier: xconnauth.Verifier, case: Dict[str, Any]) -> str:
+    try:
+        return _typed(dict(verifier.verify(case["token"], now=case["now"])))
+    except xconnauth.InvalidToken as exc:
+        return exc.code
+
+
+def test_every_backend_gives_every_case_the_same_verdict() -> None:
+    """The default (fast) backend is what the parametrized cases use; the others must agree."""
+    assert xconnauth.DEFAULT_BACKEND in xconnauth.BACKENDS
+    entries = [p.values[0] for p in _load()]
+    assert entries and entries[0] is not None
+    disagreements = []
+    for path, case in entries:
+        verdicts = set()
+        for backend in xconnauth.BACKENDS:
+            keys = xconnauth.KeySet.from_jwks(_jwks(path, case), backend=backend)
+            assert keys.backend == backend
+            verdicts.add(_verdict(xconnauth.Verifier(keys, **case["options"]), case))
+        if len(verdicts) != 1:
+            disagreements.append((case["name"], verdicts))
+    assert not disagreements, disagreements
+
+
+def test_unknown_backend_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="unknown backend"):
+        xconnauth.KeySet.from_jwks('{"keys":[]}', backend="openssl")

@@ -52,6 +52,8 @@ from ._errors import (
 )
 from ._xconnauth import (
     ALGORITHMS,
+    BACKENDS,
+    DEFAULT_BACKEND,
     ERROR_CODES,
     I2_CONNECT_PROBLEM_TYPE,
     OPTION_NAMES,
@@ -73,6 +75,8 @@ __all__ = [
     "Claims",
     "ALGORITHMS",
     "OPTION_NAMES",
+    "BACKENDS",
+    "DEFAULT_BACKEND",
     # errors
     "ConfigError",
     "InvalidToken",

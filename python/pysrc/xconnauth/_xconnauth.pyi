@@ -18,6 +18,8 @@ __all__ = [
     "ERROR_CODES",
     "ALGORITHMS",
     "OPTION_NAMES",
+    "BACKENDS",
+    "DEFAULT_BACKEND",
 ]
 
 __version__: str
@@ -25,6 +27,8 @@ I2_CONNECT_PROBLEM_TYPE: str
 ERROR_CODES: Tuple[str, ...]
 ALGORITHMS: Tuple[str, ...]
 OPTION_NAMES: Tuple[str, ...]
+BACKENDS: Tuple[str, ...]
+DEFAULT_BACKEND: str
 
 _Text = Union[str, bytes, bytearray]
 _Now = Union[int, float, None]
@@ -35,9 +39,11 @@ class KeySet:
     """A set of trusted RSA signing keys, parsed once from a JWKS document."""
 
     @staticmethod
-    def from_jwks(jwks: _Text) -> KeySet: ...
+    def from_jwks(jwks: _Text, backend: Optional[str] = None) -> KeySet: ...
     @property
     def kids(self) -> List[Optional[str]]: ...
+    @property
+    def backend(self) -> str: ...
     def __len__(self) -> int: ...
 
 @final
