@@ -287,7 +287,7 @@ class Issuer:
         self._base_url: Optional[str] = None
 
     @classmethod
-    def from_config(cls, config: Union[str, os.PathLike, Mapping[str, Any]], **overrides: Any) -> "Issuer":
+    def from_config(cls, config: Union[str, "os.PathLike[str]", Mapping[str, Any]], **overrides: Any) -> "Issuer":
         """An issuer from a realm config (path to JSON, or the parsed object): ``realm``,
         ``clients``, ``users``, ``access_token_lifespan``, ``rotation_grace``.
         ``overrides`` are constructor arguments that win over the file."""
@@ -314,8 +314,8 @@ class Issuer:
         server = ThreadingHTTPServer((self._host, self._port), handler)
         server.daemon_threads = True
         self._server = server
-        host, port = server.server_address[:2]
-        shown = f"[{host}]" if ":" in str(host) else str(host)
+        host, port = str(server.server_address[0]), int(server.server_address[1])
+        shown = f"[{host}]" if ":" in host else host
         self._base_url = self._public_url or f"http://{shown}:{port}"
         self._thread = threading.Thread(target=server.serve_forever, args=(0.1,), name=f"issuer-{port}", daemon=True)
         self._thread.start()
@@ -581,14 +581,14 @@ class Issuer:
     def token_for_client(self, client_id: str, scope: str = "", *, client_address: str = "127.0.0.1") -> str:
         """The access token the token endpoint would give ``client_id`` for
         ``client_credentials`` (no secret needed, no HTTP)."""
-        return self._client_credentials(self._client(client_id), client_id, scope, client_address)["access_token"]
+        return str(self._client_credentials(self._client(client_id), client_id, scope, client_address)["access_token"])
 
     def token_for_user(self, username: str, client_id: str, scope: str = "") -> str:
         """The access token for the ``password`` grant (no password needed, no HTTP)."""
         user = self.users.get(username)
         if user is None:
             raise IssuerError(f"unknown user {username!r}; known: {sorted(self.users)}")
-        return self._password(self._client(client_id), client_id, user, username, scope)["access_token"]
+        return str(self._password(self._client(client_id), client_id, user, username, scope)["access_token"])
 
     def _client(self, client_id: str) -> Dict[str, Any]:
         client = self.clients.get(client_id)
@@ -773,13 +773,14 @@ class _Handler(BaseHTTPRequestHandler):
             ("GET", f"{prefix}/protocol/openid-connect/certs"): ("jwks", self._certs),
             ("POST", f"{prefix}/protocol/openid-connect/token"): ("token", self._token),
         }
-        endpoint, action = routes.get((method, path), (None, None))  # type: ignore[assignment]
-        if endpoint is None and path.startswith("/admin/"):
-            endpoint, action = "admin", lambda: self._admin(method, path)
-        if endpoint is None or action is None:
+        route: Optional[Tuple[str, Callable[[], None]]] = routes.get((method, path))
+        if route is None and path.startswith("/admin/"):
+            route = ("admin", lambda: self._admin(method, path))
+        if route is None:
             iss._hit("other")
             self._json(404, {"error": "not_found", "error_description": f"no {method} {path} here"})
             return
+        endpoint, action = route
         if iss._hit(endpoint):
             self._json(503, {"error": "temporarily_unavailable", "error_description": "outage switch is on"},
                        [("Retry-After", "1")])

@@ -119,8 +119,8 @@ class Upstream:
         self._server.upstream = self
         self._thread: Optional[threading.Thread] = None
         self.count = 0
-        bound = self._server.server_address
-        self.url = f"http://{bound[0]}:{bound[1]}"
+        bound_host, bound_port = self._server.server_address[:2]
+        self.url = f"http://{bound_host!s}:{bound_port}"
 
     def start(self) -> str:
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="upstream", daemon=True)

@@ -43,7 +43,8 @@ class Reply:
     def error(self) -> Optional[str]:
         """The xconnauth error code of a problem answer."""
         if self.headers.get("content-type", "").startswith("application/problem+json"):
-            return self.json().get("error")
+            code = self.json().get("error")
+            return None if code is None else str(code)
         return None
 
 

@@ -19,9 +19,9 @@ def wait_for(path: Path, proc: "subprocess.Popen[bytes]", timeout: float = 20.0)
     deadline = time.monotonic() + timeout
     while not path.exists():
         if proc.poll() is not None:
-            raise AssertionError(f"{proc.args} exited with {proc.returncode}: {proc.stderr.read() if proc.stderr else ''!r}")
+            raise AssertionError(f"{proc.args!r} exited with {proc.returncode}: {proc.stderr.read() if proc.stderr else ''!r}")
         if time.monotonic() > deadline:
-            raise AssertionError(f"{proc.args} did not write {path} within {timeout} s")
+            raise AssertionError(f"{proc.args!r} did not write {path} within {timeout} s")
         time.sleep(0.05)
     return path.read_text().strip()
 
