@@ -18,73 +18,18 @@
 //! time spent descheduled then does not count. `XCONNAUTH_BENCH_BITS=2048,4096` limits
 //! the key sizes (default: all three).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::Duration;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::measurement::Measurement;
 use criterion::Criterion;
 use xconnauth::{decode_unverified, Algorithm, KeySet, Policy, RsaKey, Verifier};
 
-// ---------------------------------------------------------------------------------------
-// Counting allocator
-
-/// Wraps [`System`], counting every `alloc`, `alloc_zeroed` and `realloc` call and the
-/// bytes requested (for `realloc`, the new size). Frees are not counted.
-struct Counting;
-
-static CALLS: AtomicU64 = AtomicU64::new(0);
-static BYTES: AtomicU64 = AtomicU64::new(0);
-
-fn record(size: usize) {
-    CALLS.fetch_add(1, Relaxed);
-    BYTES.fetch_add(size as u64, Relaxed);
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged;
-// counting touches only atomics and never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        record(layout.size());
-        // SAFETY: forwarded contract of `GlobalAlloc::alloc`.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        record(layout.size());
-        // SAFETY: forwarded contract of `GlobalAlloc::alloc_zeroed`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        record(new_size);
-        // SAFETY: forwarded contract of `GlobalAlloc::realloc`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded contract of `GlobalAlloc::dealloc`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+mod common;
+use common::{allocs_per_call, config, cpu_clock_selected, read_data, ThreadCpuTime};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocation calls and bytes per call of `f`, averaged over `runs` calls after one
-/// untimed warm-up call.
-fn allocs_per_call<R>(runs: u32, mut f: impl FnMut() -> R) -> (f64, f64) {
-    black_box(f());
-    let (c0, b0) = (CALLS.load(Relaxed), BYTES.load(Relaxed));
-    for _ in 0..runs {
-        black_box(f());
-    }
-    let (c1, b1) = (CALLS.load(Relaxed), BYTES.load(Relaxed));
-    let n = f64::from(runs);
-    ((c1 - c0) as f64 / n, (b1 - b0) as f64 / n)
-}
+static GLOBAL: common::Counting = common::Counting;
 
 // ---------------------------------------------------------------------------------------
 // Fixtures
@@ -92,7 +37,6 @@ fn allocs_per_call<R>(runs: u32, mut f: impl FnMut() -> R) -> (f64, f64) {
 const ISSUER: &str = "https://sso.example.com/realms/demo";
 /// Unix time inside the tokens' validity (iat 1763999940, exp 4102444800).
 const NOW: u64 = 1_764_000_000;
-const SIZES: [u32; 3] = [2048, 3072, 4096];
 
 struct Fixture {
     bits: u32,
@@ -123,13 +67,8 @@ fn policy() -> Policy {
 }
 
 fn load(bits: u32) -> Fixture {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data");
-    let read = |name: String| {
-        let path = format!("{dir}/{name}");
-        std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
-    };
-    let jwks = read(format!("jwks-{bits}.json"));
-    let token = read(format!("token-{bits}.jwt"));
+    let jwks = read_data(&format!("jwks-{bits}.json"));
+    let token = read_data(&format!("token-{bits}.jwt"));
 
     let keys = KeySet::from_jwks(&jwks).expect("JWKS parses");
     let key = keys.iter().next().expect("one key").clone();
@@ -242,83 +181,19 @@ fn print_alloc_table(fixtures: &[Fixture]) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Optional CPU-time clock
-
-/// This thread's CPU time, `CLOCK_THREAD_CPUTIME_ID`.
-struct ThreadCpuTime;
-
-fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-    Duration::new(
-        u64::try_from(ts.tv_sec).unwrap_or(0),
-        u32::try_from(ts.tv_nsec).unwrap_or(0),
-    )
-}
-
-impl Measurement for ThreadCpuTime {
-    type Intermediate = Duration;
-    type Value = Duration;
-
-    fn start(&self) -> Duration {
-        thread_cpu_time()
-    }
-    fn end(&self, start: Duration) -> Duration {
-        thread_cpu_time().saturating_sub(start)
-    }
-    fn add(&self, a: &Duration, b: &Duration) -> Duration {
-        *a + *b
-    }
-    fn zero(&self) -> Duration {
-        Duration::ZERO
-    }
-    fn to_f64(&self, d: &Duration) -> f64 {
-        d.as_nanos() as f64
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        // Values are nanoseconds, exactly as for wall-clock time.
-        WallTime.formatter()
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-
-fn config<M: Measurement>(c: Criterion<M>) -> Criterion<M> {
-    c.warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(30)
-        .configure_from_args()
-}
 
 fn main() {
-    let sizes: Vec<u32> = match std::env::var("XCONNAUTH_BENCH_BITS") {
-        Ok(list) => list
-            .split(',')
-            .map(|b| match b.trim().parse() {
-                Ok(bits) if SIZES.contains(&bits) => bits,
-                _ => panic!("XCONNAUTH_BENCH_BITS: {b:?} is not one of {SIZES:?}"),
-            })
-            .collect(),
-        Err(_) => SIZES.to_vec(),
-    };
-    let fixtures: Vec<Fixture> = sizes.into_iter().map(load).collect();
+    let fixtures: Vec<Fixture> = common::selected_sizes().into_iter().map(load).collect();
     print_alloc_table(&fixtures);
 
-    match std::env::var("XCONNAUTH_BENCH_CLOCK").as_deref() {
-        Ok("cpu") => {
-            println!("Clock: thread CPU time (XCONNAUTH_BENCH_CLOCK=cpu)\n");
-            run(
-                &mut config(Criterion::default().with_measurement(ThreadCpuTime)),
-                &fixtures,
-            );
-        }
-        Ok("wall") | Err(_) => run(&mut config(Criterion::default()), &fixtures),
-        Ok(other) => panic!("XCONNAUTH_BENCH_CLOCK={other}: use wall or cpu"),
+    if cpu_clock_selected() {
+        println!("Clock: thread CPU time (XCONNAUTH_BENCH_CLOCK=cpu)\n");
+        run(
+            &mut config(Criterion::default().with_measurement(ThreadCpuTime)),
+            &fixtures,
+        );
+    } else {
+        run(&mut config(Criterion::default()), &fixtures);
     }
 }
 
