@@ -101,6 +101,27 @@ for region in ((0, d1), (d1 + 1, d2), (d2 + 1, len(sample_token))):
             edits += struct.pack(">BHB", op, rng.randrange(*region), rng.choice(alphabet))
         put("verify_mutate", edits)
 
+# backends: [mode][alg][...] (fuzz_targets/backends.rs). Mode 0/1: 3-byte edits of the
+# encoded message / the message; mode 2: a whole token; mode 3: msg || signature.
+for alg in range(6):
+    put("backends", bytes([0, alg]))
+    for _ in range(4):
+        edits = b"".join(struct.pack(">HB", rng.randrange(512), rng.randrange(256)) for _ in range(rng.randint(1, 3)))
+        put("backends", bytes([0, alg]) + edits)
+        put("backends", bytes([1, alg]) + edits)
+for t in tokens[:64]:
+    put("backends", b"\x02\x00" + t.encode("utf-8", "surrogatepass"))
+
+# capi: [selector][cap][...] (fuzz_targets/capi.rs): 0 token, 1 Authorization value,
+# 2 JWKS, 3 policy, 4+ HTTP helper strings.
+for i, t in enumerate(tokens[:64]):
+    put("capi", bytes([0, i % 4]) + t.encode("utf-8", "surrogatepass"))
+    put("capi", bytes([1, i % 4]) + b"Bearer " + t.encode("utf-8", "surrogatepass"))
+for doc in config_docs[:64]:
+    put("capi", b"\x02\x00" + doc)
+    put("capi", b"\x03\x00" + doc)
+put("capi", b"\x04\x02demo\x00urn:uuid:264caa46-75cb-4ac5-891a-11adeb48b6fb")
+
 # claims: an `arbitrary`-decoded struct; any bytes are a valid input.
 for n in range(48):
     put("claims", bytes(rng.randrange(256) for _ in range(rng.choice([16, 64, 256, 1024]))))

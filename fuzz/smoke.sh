@@ -37,7 +37,7 @@ failed=()
 for t in $targets; do
     dict=()
     case "$t" in
-        token) dict=(-dict=dicts/token.dict) ;;
+        token | capi) dict=(-dict=dicts/token.dict) ;;
         json | jwks | header) dict=(-dict=dicts/json.dict) ;;
     esac
     echo "smoke.sh: fuzzing $t for ${FUZZ_SECONDS} s"

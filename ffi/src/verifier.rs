@@ -163,16 +163,40 @@ pub extern "C" fn xca_verifier_set_jwks(
     }
 }
 
-/// The shared tail of `xca_verify` and `xca_verify_header`.
-fn verify_common(
-    v: &xca_verifier,
+/// The body of `xca_verify` and `xca_verify_header`: checks every pointer, resolves
+/// the clock, verifies against a snapshot of the current keys (so a concurrent swap
+/// is never seen half-done), and writes the payload only on success.
+///
+/// # Safety
+/// As the two entry points: `v` NULL or live, `data` NULL or valid for `data_len`
+/// reads, `claims_out` NULL or writable for `claims_cap` bytes, `claims_len` NULL or
+/// writable.
+#[allow(clippy::too_many_arguments)]
+unsafe fn verify_entry(
+    v: *const xca_verifier,
+    data: *const u8,
+    data_len: usize,
+    what: &'static str,
     now: i64,
-    out: OutBuf,
-    run: impl FnOnce(&Verifier, u64) -> Result<xconnauth_core::VerifiedToken, xconnauth_core::Error>,
+    claims_out: *mut u8,
+    claims_cap: usize,
+    claims_len: *mut usize,
+    run: impl FnOnce(&Verifier, &[u8], u64) -> Result<xconnauth_core::VerifiedToken, Failure>,
 ) -> Result<(), Failure> {
+    // SAFETY: forwarded from the caller.
+    let v = unsafe { handle(v) }?;
+    // SAFETY: forwarded from the caller.
+    let data = match unsafe { input(data, data_len, what) } {
+        // A length no buffer can have is, above all, beyond max_token_bytes: answer
+        // as verify would, without touching the memory.
+        Err(f) if !data.is_null() => return Err(Failure::new(XCA_TOO_LARGE, f.message)),
+        other => other?,
+    };
+    // SAFETY: forwarded from the caller.
+    let out = unsafe { OutBuf::new(claims_out, claims_cap, claims_len, true) }?;
     let now = resolve_now(now)?;
     let verifier = v.snapshot();
-    let token = run(&verifier, now)?;
+    let token = run(&verifier, data, now)?;
     out.write_bytes(token.payload_json().as_bytes())
 }
 
@@ -212,24 +236,11 @@ pub extern "C" fn xca_verify(
     claims_len: *mut usize,
 ) -> xca_status {
     ffi_panic_boundary! {
-        finish((|| {
-            // SAFETY: the caller guarantees `v` is NULL or a live handle.
-            let v = unsafe { handle(v) }?;
-            // SAFETY: the caller guarantees `token` is NULL or valid for `token_len`
-            // reads.
-            let token = match unsafe { input(token, token_len, "token") } {
-                // A length no buffer can have is, above all, beyond max_token_bytes:
-                // answer as verify would, without touching the memory.
-                Err(f) if !token.is_null() => {
-                    return Err(Failure::new(XCA_TOO_LARGE, f.message));
-                }
-                other => other?,
-            };
-            // SAFETY: the caller guarantees the output pointers are NULL or writable
-            // for `claims_cap` bytes and one size_t.
-            let out = unsafe { OutBuf::new(claims_out, claims_cap, claims_len, true) }?;
-            verify_common(v, now, out, |verifier, now| verifier.verify(token, now))
-        })())
+        // SAFETY: the caller guarantees the pointer contract of `verify_entry`.
+        finish(unsafe {
+            verify_entry(v, token, token_len, "token", now, claims_out, claims_cap, claims_len,
+                |verifier, token, now| Ok(verifier.verify(token, now)?))
+        })
     }
 }
 
@@ -248,27 +259,18 @@ pub extern "C" fn xca_verify_header(
     claims_len: *mut usize,
 ) -> xca_status {
     ffi_panic_boundary! {
-        finish((|| {
-            // SAFETY: the caller guarantees `v` is NULL or a live handle.
-            let v = unsafe { handle(v) }?;
-            // SAFETY: the caller guarantees `authorization` is NULL or valid for
-            // `authorization_len` reads.
-            let value = match unsafe { input(authorization, authorization_len, "authorization") } {
-                Err(f) if !authorization.is_null() => {
-                    return Err(Failure::new(XCA_TOO_LARGE, f.message));
-                }
-                other => other?,
-            };
-            // SAFETY: the caller guarantees the output pointers are NULL or writable
-            // for `claims_cap` bytes and one size_t.
-            let out = unsafe { OutBuf::new(claims_out, claims_cap, claims_len, true) }?;
-            // RFC 6750 credentials are ASCII: a value that is not even UTF-8 cannot be
-            // "Bearer <token>".
-            let value = std::str::from_utf8(value).map_err(|_| {
-                Failure::new(XCA_MALFORMED, "the Authorization value is not UTF-8")
-            })?;
-            verify_common(v, now, out, |verifier, now| verifier.verify_header(value, now))
-        })())
+        // SAFETY: the caller guarantees the pointer contract of `verify_entry`.
+        finish(unsafe {
+            verify_entry(v, authorization, authorization_len, "authorization", now,
+                claims_out, claims_cap, claims_len, |verifier, value, now| {
+                    // RFC 6750 credentials are ASCII: a value that is not even UTF-8
+                    // cannot be "Bearer <token>".
+                    let value = std::str::from_utf8(value).map_err(|_| {
+                        Failure::new(XCA_MALFORMED, "the Authorization value is not UTF-8")
+                    })?;
+                    Ok(verifier.verify_header(value, now)?)
+                })
+        })
     }
 }
 

@@ -4,6 +4,8 @@
 //!
 //! Nothing here reaches into `xconnauth` internals: only its public API is used.
 
+pub mod backends;
+
 use std::fmt;
 use std::sync::OnceLock;
 

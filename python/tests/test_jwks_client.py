@@ -130,9 +130,34 @@ def test_rotation_on_unknown_kid(realm: RealmServer, clock: Clock, key_a: RsaKey
 def test_unknown_kid_within_cooldown_does_not_fetch(realm: RealmServer, clock: Clock, key_a: RsaKey) -> None:
     client = client_for(realm, clock, refresh_cooldown=30.0)
     client.key_set()
+    # The first unknown kid refreshes at once, even right after the initial fetch.
     with pytest.raises(xconnauth.UnknownKid):
         client.verify(random_kid_token(realm.issuer), now=NOW)
-    assert realm.certs_hits() == 1
+    assert realm.certs_hits() == 2
+    # The next ones, within the cooldown of that refresh, do not.
+    clock.advance(29)
+    for _ in range(5):
+        with pytest.raises(xconnauth.UnknownKid):
+            client.verify(random_kid_token(realm.issuer), now=NOW)
+    assert realm.certs_hits() == 2
+    clock.advance(2)
+    with pytest.raises(xconnauth.UnknownKid):
+        client.verify(random_kid_token(realm.issuer), now=NOW)
+    assert realm.certs_hits() == 3
+
+
+def test_new_key_right_after_a_fetch_is_picked_up_at_once(
+    realm: RealmServer, clock: Clock, key_a: RsaKey, key_b: RsaKey
+) -> None:
+    """Keycloak signs with a new active key as soon as it exists: no cooldown wait."""
+    client = client_for(realm, clock, refresh_cooldown=30.0)
+    verifier = client.verifier_for(audiences="orders-api")
+    assert verifier.verify(mint(key_a, access_token_claims(realm.issuer), kid="a"), now=NOW)
+    realm.jwks = jwks(key_b.jwk("b"), key_a.jwk("a"))
+    clock.advance(1)
+    token_b = mint(key_b, access_token_claims(realm.issuer), kid="b")
+    assert verifier.verify(token_b, now=NOW)["sub"]
+    assert realm.certs_hits() == 2
 
 
 def test_storm_of_random_kids_costs_one_fetch_per_cooldown(realm: RealmServer, clock: Clock) -> None:

@@ -10,10 +10,12 @@ The client finds the JWKS through OIDC discovery (``<issuer>/.well-known/openid-
 whose ``issuer`` must equal the configured one exactly), caches it for the time the
 server's ``Cache-Control: max-age`` allows (bounded by ``min_ttl``/``max_ttl``), and keeps
 serving the last good key set when a refresh fails. A token signed with a key the cache
-does not know (``UnknownKid``) triggers one refresh and one retry, but network requests
-are rate-limited: at most one per ``refresh_cooldown`` seconds, however many unknown kids
+does not know (``UnknownKid``) triggers one refresh and one retry, but those refreshes are
+rate-limited: at most one per ``refresh_cooldown`` seconds, however many unknown kids
 arrive (a flood of tokens with random kids cannot turn into a flood of requests to the
-identity provider).
+identity provider). The cooldown counts from the last unknown-kid refresh, not from the
+last scheduled one: a realm that starts signing with a new key just after the cache was
+filled is picked up at the first token that uses it, not up to a cooldown later.
 
 Responses are capped at ``max_bytes`` (1 MiB), each request has a ``timeout``, redirects
 are not followed, and plain ``http`` URLs are refused except on loopback hosts (or with
@@ -140,6 +142,7 @@ class JWKSClient:
         self._version = 0
         self._expires = float("-inf")
         self._last_attempt = float("-inf")
+        self._last_kid_refresh = float("-inf")
         self._last_error: Optional[BaseException] = None
         self._default: Optional[ManagedVerifier] = None
         #: Network requests made (discovery + JWKS), for monitoring.
@@ -200,12 +203,21 @@ class JWKSClient:
             raise JWKSError(f"no signing keys for {self._issuer}: {self._last_error}") from self._last_error
         return keys, version
 
-    def _fetch(self, *, blocking: bool, force: bool) -> bool:
+    def _refresh_for_unknown_kid(self) -> bool:
+        """The refresh an ``UnknownKid`` asks for: rate-limited on its own clock (see the
+        module docstring), waiting for a fetch already in progress."""
+        return self._fetch(blocking=True, force=False, unknown_kid=True)
+
+    def _fetch(self, *, blocking: bool, force: bool, unknown_kid: bool = False) -> bool:
         if not self._fetch_lock.acquire(blocking=blocking):
             return False
         try:
             now = self._clock()
-            if not force and now - self._last_attempt < self._cooldown:
+            if unknown_kid:
+                if now - self._last_kid_refresh < self._cooldown:
+                    return False
+                self._last_kid_refresh = now
+            elif not force and now - self._last_attempt < self._cooldown:
                 return False
             self._last_attempt = now
             try:
@@ -360,7 +372,7 @@ class ManagedVerifier:
             return call(verifier)
         except UnknownKid:
             # Rate-limited by the client; waits for a fetch another thread started.
-            self._client.refresh()
+            self._client._refresh_for_unknown_kid()
             if self._client.version == seen:
                 raise
         return call(self._sync())
