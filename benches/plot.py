@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Bar chart (SVG) and Markdown tables from the criterion output of benches/peers.rs.
 
-Usage: python3 benches/plot.py [CRITERION_DIR] [--svg OUT.svg]
+Usage: python3 benches/plot.py [CRITERION_DIR ...] [--svg OUT.svg]
 
-CRITERION_DIR defaults to $CARGO_TARGET_DIR/criterion, else target/criterion. The SVG
+CRITERION_DIR defaults to $CARGO_TARGET_DIR/criterion, else target/criterion. With
+several directories (runs kept apart with CRITERION_HOME), each measurement is taken
+from the run where it was fastest: on a shared machine that is the run least disturbed
+by other load. The SVG
 (default benches/peers.svg, next to this script) shows the median time per
 verification of every implementation, one panel per key size. The tables (stdout) are
 the ones in benches/README.md. Standard library only: criterion's own plots need
@@ -31,20 +34,34 @@ CABI = ["xca_verify", "core-verify-copy", "core-verify_into-copy"]
 THREADED = ["xconnauth-aws-lc", "xconnauth-rust", "jsonwebtoken-aws-lc"]
 
 
-def criterion_dir(argv):
+def criterion_dirs(argv):
     if argv:
-        return Path(argv[0])
+        return [Path(a) for a in argv]
     target = os.environ.get("CARGO_TARGET_DIR", "target")
-    return Path(target) / "criterion"
+    return [Path(target) / "criterion"]
 
 
-def load(root):
-    """{(group, function_id): median ns} from every new/benchmark.json under root."""
+def load_all(roots, fastest=False):
+    out = {}
+    for root in roots:
+        for key, value in load(root, fastest).items():
+            out[key] = min(value, out.get(key, value))
+    return out
+
+
+def load(root, fastest=False):
+    """{(group, function_id): ns per iteration} from every new/benchmark.json under
+    root: criterion's median estimate, or with `fastest` the fastest sample."""
     out = {}
     for bench in root.glob("**/new/benchmark.json"):
         meta = json.loads(bench.read_text())
-        est = json.loads((bench.parent / "estimates.json").read_text())
-        out[(meta["group_id"], meta["function_id"])] = est["median"]["point_estimate"]
+        if fastest:
+            sample = json.loads((bench.parent / "sample.json").read_text())
+            value = min(t / n for t, n in zip(sample["times"], sample["iters"]))
+        else:
+            est = json.loads((bench.parent / "estimates.json").read_text())
+            value = est["median"]["point_estimate"]
+        out[(meta["group_id"], meta["function_id"])] = value
     return out
 
 
@@ -60,9 +77,9 @@ def fmt(x):
     return f"{x:.1f}" if x < 100 else f"{x:.0f}"
 
 
-def tables(r):
+def tables(r, what):
     bits = sizes(r, "peers")
-    lines = ["Median µs per verification (ratio: this ÷ the reference; < 1 is faster):", ""]
+    lines = [f"{what} µs per verification (ratio: this ÷ the reference; < 1 is faster):", ""]
     head = "| implementation |" + "".join(f" {b} µs |" for b in bits)
     head += "".join(f" {b} ÷ jsonwebtoken aws_lc_rs |" for b in bits)
     head += "".join(f" {b} ÷ raw aws-lc |" for b in bits)
@@ -78,7 +95,7 @@ def tables(r):
         lines.append(row)
     lines.append("")
 
-    lines += ["Goals:", ""]
+    lines += [f"Goals ({what.lower()}):", ""]
     for b in bits:
         g = lambda n: r.get((f"peers-{b}", n))  # noqa: E731
         fast, rust = g("xconnauth-aws-lc"), g("xconnauth-rust")
@@ -115,6 +132,63 @@ def tables(r):
             if t1 and t2:
                 lines.append(f"| {name} | {1e9 / t1:,.0f} | {1e9 / t2:,.0f} | {t1 / t2:.2f}× |")
         lines.append("")
+    return "\n".join(lines)
+
+
+def load_interleaved(roots):
+    """The interleaved-rounds report of the first directory that has one, as
+    ({(group, op): median ns}, {(bits, op): {reference: ratio}}), or None."""
+    for root in roots:
+        path = root / "peers-interleaved.json"
+        if path.exists():
+            report = json.loads(path.read_text())
+            medians, ratios = {}, {}
+            for bits, ops in report.items():
+                for op, entry in ops.items():
+                    group = "peers" if op in dict((n, 0) for n, _, _ in PEERS) else "cabi"
+                    medians[(f"{group}-{bits}", op)] = entry["median_ns"]
+                    ratios[(int(bits), op)] = {k[len("ratio_"):]: v for k, v in entry.items()
+                                               if k.startswith("ratio_")}
+            return medians, ratios
+    return None
+
+
+def interleaved_tables(medians, ratios):
+    bits = sizes(medians, "peers")
+    lines = ["Interleaved rounds: median µs per verification, and the median over rounds of "
+             "(this ÷ reference) timed in the same round:", ""]
+    lines += ["| implementation |" + "".join(f" {b} µs |" for b in bits)
+              + "".join(f" {b} ÷ jsonwebtoken aws_lc_rs |" for b in bits)
+              + "".join(f" {b} ÷ raw aws-lc |" for b in bits),
+              "|---|" + "---:|" * (3 * len(bits))]
+    for name, label, _ in PEERS:
+        row = f"| {label} |"
+        row += "".join(f" {fmt(us(medians[(f'peers-{b}', name)]))} |" for b in bits)
+        for ref in ("jsonwebtoken-aws-lc", "raw-aws-lc"):
+            row += "".join(f" {ratios[(b, name)][ref]:.2f} |" for b in bits)
+        lines.append(row)
+    lines += ["", "Goals (interleaved ratios):", ""]
+    for b in bits:
+        q = lambda n, ref: ratios[(b, n)][ref]  # noqa: E731
+        jwt = "jsonwebtoken-aws-lc"
+        lines.append(
+            f"- {b}: aws-lc backend {1 / q('xconnauth-aws-lc', jwt):.2f}× faster than "
+            f"jsonwebtoken+aws_lc_rs (goal ≥ 1.25), {q('xconnauth-aws-lc', 'raw-aws-lc'):.3f}× "
+            f"raw aws-lc (goal ≤ 1.15); pure-Rust backend "
+            f"{q('jsonwebtoken-rust-crypto', jwt) / q('xconnauth-rust', jwt):.2f}× faster than "
+            f"jsonwebtoken+rust_crypto (goal ≥ 2.5)")
+    cbits = sizes(medians, "cabi")
+    if cbits:
+        lines += ["", "| key bits | `xca_verify` µs | core `verify` + copy µs | `xca_verify` ÷ "
+                  "core `verify` + copy | core `verify_into` + copy ÷ core `verify` + copy |",
+                  "|---:|---:|---:|---:|---:|"]
+        for b in cbits:
+            lines.append(
+                f"| {b} | {us(medians[(f'cabi-{b}', 'xca_verify')]):.2f} | "
+                f"{us(medians[(f'cabi-{b}', 'core-verify-copy')]):.2f} | "
+                f"{ratios[(b, 'xca_verify')]['core-verify-copy']:.3f} | "
+                f"{ratios[(b, 'core-verify_into-copy')]['core-verify-copy']:.3f} |")
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -162,12 +236,19 @@ def main():
         i = args.index("--svg")
         out = Path(args[i + 1])
         del args[i:i + 2]
-    root = criterion_dir(args)
-    results = load(root)
+    roots = criterion_dirs(args)
+    results = load_all(roots)
     if not any(g.startswith("peers-") for g, _ in results):
-        sys.exit(f"no peers-* results under {root}: run `cargo bench -p xconnauth-benches --bench peers` first")
-    print(tables(results))
-    out.write_text(svg(results))
+        sys.exit(f"no peers-* results under {roots}: run `cargo bench -p xconnauth-benches --bench peers` first")
+    inter = load_interleaved(roots)
+    if inter:
+        print(interleaved_tables(*inter))
+    print("Criterion:\n")
+    print(tables(results, "Median"))
+    print(tables(load_all(roots, fastest=True), "Fastest-sample"))
+    # The chart shows the interleaved medians when there are some: the same numbers
+    # as the README's main table.
+    out.write_text(svg(inter[0] if inter else results))
     print(f"wrote {out}")
 
 
