@@ -31,7 +31,7 @@ PEERS = [
     ("raw-rsa", "raw rsa 0.10-rc verify (no JWT)", "#9fd3a8"),
 ]
 CABI = ["xca_verify", "core-verify-copy", "core-verify_into-copy"]
-THREADED = ["xconnauth-aws-lc", "xconnauth-rust", "jsonwebtoken-aws-lc"]
+THREADED = ["xconnauth-aws-lc", "xconnauth-rust", "jsonwebtoken-aws-lc", "xca_verify"]
 
 
 def criterion_dirs(argv):

@@ -13,7 +13,10 @@
 //! * `cabi-<bits>`: `xca_verify` through the exported C function against the core
 //!   API doing the same work (claims JSON copied into a caller buffer);
 //! * `threads-2048`: verifications per second with 1 and 2 threads sharing one
-//!   verifier (wall time; 2048-bit keys only).
+//!   verifier (wall time; 2048-bit keys only);
+//!
+//! and, before criterion, interleaved rounds (see [`interleaved`]): the ratios that
+//! stay meaningful on a machine whose speed changes under other load.
 //!
 //! Before criterion runs, the counting global allocator measures allocations per
 //! verification for every operation and prints them as a table.
@@ -849,9 +852,15 @@ fn run_single<M: Measurement>(c: &mut Criterion<M>, fixtures: &[Fixture]) {
     }
 }
 
-/// The operations of the thread-scaling group: both xconnauth backends and the
-/// fastest peer.
-const THREADED: [&str; 3] = ["xconnauth-aws-lc", "xconnauth-rust", "jsonwebtoken-aws-lc"];
+/// The operations of the thread-scaling group: both xconnauth backends, the fastest
+/// peer, and the C ABI (its handle clones an `Arc` under a read lock on every call:
+/// shared cache lines that only show with several threads).
+const THREADED: [&str; 4] = [
+    "xconnauth-aws-lc",
+    "xconnauth-rust",
+    "jsonwebtoken-aws-lc",
+    "xca_verify",
+];
 const THREAD_BITS: u32 = 2048;
 
 fn run_threads(c: &mut Criterion<WallTime>, fixtures: &[Fixture]) {
@@ -860,7 +869,11 @@ fn run_threads(c: &mut Criterion<WallTime>, fixtures: &[Fixture]) {
     };
     let mut g = c.benchmark_group(format!("threads-{THREAD_BITS}"));
     g.throughput(Throughput::Elements(1));
-    for op in PEERS.iter().filter(|op| THREADED.contains(&op.name)) {
+    for op in PEERS
+        .iter()
+        .chain(CABI)
+        .filter(|op| THREADED.contains(&op.name))
+    {
         op.select();
         for threads in [1u64, 2] {
             g.bench_function(format!("{}/{threads}", op.name), |b| {

@@ -8,6 +8,9 @@
 //! * `claims_only`: the non-RSA work, [`xconnauth::decode_unverified`] +
 //!   [`Unverified::claims`](xconnauth::Unverified::claims) + [`Verifier::check_claims`].
 //!
+//! Keys use the pure-Rust backend ([`Backend::RustCrypto`]); `peers.rs` compares both
+//! backends with other verifiers.
+//!
 //! Before criterion runs, a counting global allocator measures allocations per
 //! operation and prints them as a table. Key sets are parsed once, outside every loop.
 //!
@@ -23,7 +26,7 @@ use std::hint::black_box;
 use base64ct::{Base64UrlUnpadded, Encoding};
 use criterion::measurement::Measurement;
 use criterion::Criterion;
-use xconnauth::{decode_unverified, Algorithm, KeySet, Policy, RsaKey, Verifier};
+use xconnauth::{decode_unverified, Algorithm, Backend, KeySet, Policy, RsaKey, Verifier};
 
 mod common;
 use common::{allocs_per_call, config, cpu_clock_selected, read_data, ThreadCpuTime};
@@ -70,7 +73,9 @@ fn load(bits: u32) -> Fixture {
     let jwks = read_data(&format!("jwks-{bits}.json"));
     let token = read_data(&format!("token-{bits}.jwt"));
 
-    let keys = KeySet::from_jwks(&jwks).expect("JWKS parses");
+    // The pure-Rust backend, named: this crate enables core's `aws-lc` feature for
+    // peers.rs, which makes aws-lc the default. peers.rs measures both backends.
+    let keys = KeySet::from_jwks_with(&jwks, Backend::RustCrypto).expect("JWKS parses");
     let key = keys.iter().next().expect("one key").clone();
     assert_eq!(key.bits(), bits);
     assert_eq!(key.kid(), Some(format!("bench-{bits}").as_str()));
