@@ -197,7 +197,7 @@ step "test_api (ASan+UBSan, .a)" "$BUILD/test_api_asan" "$EXAMPLES"
 step "test_threads (ASan+UBSan, .a, $SWAPS swaps)" "$BUILD/test_threads_asan" $(threads_args $SWAPS)
 step "test_api (valgrind)" "${VG[@]}" "$BUILD/test_api" "$EXAMPLES"
 # shellcheck disable=SC2046
-step "test_threads (valgrind, $VALGRIND_SWAPS swaps)" "${VG[@]}" "$BUILD/test_threads" $(threads_args $VALGRIND_SWAPS)
+step "test_threads (valgrind, $VALGRIND_SWAPS swaps)" "${VG[@]}" --fair-sched=yes "$BUILD/test_threads" $(threads_args $VALGRIND_SWAPS)
 step "dev corpus via ctypes" python3 "$ROOT/ffi/tests/corpus_ctypes.py" "$BUILD/lib/$SONAME" "$VECTORS"
 step "make install + examples/c/verify.c via pkg-config" install_and_example
 if command -v mcs >/dev/null 2>&1 && command -v mono >/dev/null 2>&1; then

@@ -9,8 +9,10 @@
  * JWKS_B: it is unknown_kid under A and (being old) expired under B; seeing both
  * proves the readers observed the swaps, and anything else is a torn key set.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "common.h"
 
@@ -71,6 +73,18 @@ static void *reader(void *arg)
     return NULL;
 }
 
+/* Waits up to 120 s for *counter to move past before; false on timeout. */
+static int wait_for_change(atomic_ulong *counter, unsigned long before)
+{
+    const struct timespec ms = {0, 1000000};
+    for (int waited = 0; waited < 120000; waited++) {
+        if (atomic_load(counter) != before)
+            return 1;
+        nanosleep(&ms, NULL);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 9)
@@ -93,12 +107,19 @@ int main(int argc, char **argv)
         if (pthread_create(&t[i], NULL, reader, (void *)(intptr_t)i) != 0)
             die("pthread_create");
 
-    unsigned long failed_swaps = 0;
+    unsigned long failed_swaps = 0, unseen_swaps = 0;
     for (long i = 0; i < swaps; i++) {
         const char *j = i % 2 == 0 ? b : a;
         size_t jl = i % 2 == 0 ? b_len : a_len;
+        atomic_ulong *seen = i % 2 == 0 ? &g_probe_b : &g_probe_a;
+        unsigned long before = atomic_load(seen);
         if (xca_verifier_set_jwks(g_v, u8(j), jl) != XCA_OK)
             failed_swaps++;
+        /* Most swaps race the readers freely; every fourth pair waits until a reader has
+         * seen the new set, so the test proves readers observe swaps whatever the
+         * scheduler does (valgrind runs one thread at a time and may starve this one). */
+        if (i % 8 < 2 && !wait_for_change(seen, before))
+            unseen_swaps++;
         /* A bad JWKS now and then: refused, and the current keys stay. */
         if (i % 100 == 0 && xca_verifier_set_jwks(g_v, u8("{\"keys\":[]}"), 11) != XCA_INVALID_CONFIG)
             failed_swaps++;
@@ -111,6 +132,7 @@ int main(int argc, char **argv)
         pthread_join(t[i], NULL);
 
     CHECK(failed_swaps == 0, "%lu swaps failed", failed_swaps);
+    CHECK(unseen_swaps == 0, "%lu swaps were never seen by a reader within 120 s", unseen_swaps);
     CHECK(atomic_load(&g_wrong) == 0, "%lu wrong verdicts of %lu", atomic_load(&g_wrong), atomic_load(&g_checks));
     CHECK(atomic_load(&g_checks) > 0, "no verification ran");
     CHECK_STATUS(xca_verify(g_v, u8(g_probe), strlen(g_probe), NOW, NULL, 0, NULL), XCA_UNKNOWN_KID, "probe on A");
