@@ -99,6 +99,26 @@ fn bad_json(message: &'static str) -> Error {
 }
 
 /// `roles` of a `realm_access`-shaped object: absent, or an array of strings.
+/// The unescaped bytes of a member name when it could be a claim [`Claims::parse`]
+/// reads (3 to 15 bytes), else `None`. Unescaped names are used in place; escaped ones
+/// (legal, and rare) are decoded into `buf` first, so `"\u0065xp"` is `exp` as well.
+fn claim_name<'n>(name: &JsonStr<'n>, buf: &'n mut [u8; 16]) -> Option<&'n [u8]> {
+    let raw = name.raw_bytes();
+    if !name.is_escaped() {
+        return (3..=15).contains(&raw.len()).then_some(raw);
+    }
+    // Every escape stands for at least one byte and at most six raw bytes encode one.
+    if raw.len() < 3 || raw.len() > 15 * 6 {
+        return None;
+    }
+    let mut len = 0usize;
+    for b in name.unescaped_bytes() {
+        *buf.get_mut(len)? = b;
+        len += 1;
+    }
+    buf.get(..len).filter(|n| n.len() >= 3)
+}
+
 fn roles_of(access: Object<'_>) -> Result<Option<Array<'_>>, Error> {
     match access.get("roles") {
         None => Ok(None),
@@ -139,28 +159,27 @@ impl<'a> Claims<'a> {
         };
         let string = |v: Value<'a>, msg: &'static str| v.as_str().ok_or_else(|| bad_json(msg));
         for (name, value) in obj.iter() {
-            // Fast reject: every claim handled here is 3 to 15 bytes long.
-            let raw_len = name.raw().len();
-            if raw_len < 3 || (raw_len > 15 && name.as_str().is_some()) {
+            let mut unescaped = [0u8; 16];
+            let Some(known) = claim_name(&name, &mut unescaped) else {
                 continue;
-            }
-            if name.eq_str("exp") {
+            };
+            if known == b"exp" {
                 c.exp = Some(date(value, "exp is not a number in 0..=2^53")?);
-            } else if name.eq_str("nbf") {
+            } else if known == b"nbf" {
                 c.nbf = Some(date(value, "nbf is not a number in 0..=2^53")?);
-            } else if name.eq_str("iat") {
+            } else if known == b"iat" {
                 c.iat = Some(date(value, "iat is not a number in 0..=2^53")?);
-            } else if name.eq_str("iss") {
+            } else if known == b"iss" {
                 c.iss = Some(string(value, "iss is not a string")?);
-            } else if name.eq_str("sub") {
+            } else if known == b"sub" {
                 c.sub = Some(string(value, "sub is not a string")?);
-            } else if name.eq_str("typ") {
+            } else if known == b"typ" {
                 c.typ = Some(string(value, "typ is not a string")?);
-            } else if name.eq_str("azp") {
+            } else if known == b"azp" {
                 c.azp = Some(string(value, "azp is not a string")?);
-            } else if name.eq_str("scope") {
+            } else if known == b"scope" {
                 c.scope = Some(string(value, "scope is not a string")?);
-            } else if name.eq_str("aud") {
+            } else if known == b"aud" {
                 c.aud = Some(match value {
                     Value::String(s) => Audience::One(s),
                     Value::Array(a) if a.iter().all(|v| matches!(v, Value::String(_))) => {
@@ -168,12 +187,12 @@ impl<'a> Claims<'a> {
                     }
                     _ => return Err(bad_json("aud is not a string or an array of strings")),
                 });
-            } else if name.eq_str("realm_access") {
+            } else if known == b"realm_access" {
                 let Value::Object(o) = value else {
                     return Err(bad_json("realm_access is not an object"));
                 };
                 c.realm_roles = roles_of(o)?;
-            } else if name.eq_str("resource_access") {
+            } else if known == b"resource_access" {
                 let Value::Object(o) = value else {
                     return Err(bad_json("resource_access is not an object"));
                 };
@@ -302,5 +321,36 @@ impl<'a> Claims<'a> {
     #[must_use]
     pub fn as_json(&self) -> &'a str {
         self.obj.as_json()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<Claims<'_>, Error> {
+        Claims::parse(Object::parse(json.as_bytes()).map_err(|_| bad_json("test"))?)
+    }
+
+    #[test]
+    fn escaped_names_are_the_claims_they_spell() {
+        let c = parse(r#"{"\u0065xp":5,"i\u0073s":"me","\u0073cope":"a b","r\u0065alm_access":{"roles":["x"]}}"#)
+            .unwrap();
+        assert_eq!(c.exp(), Some(5));
+        assert!(c.iss().unwrap().eq_str("me"));
+        assert!(c.has_scope("b"));
+        assert!(c.has_realm_role("x"));
+        // Type checks apply to escaped names too.
+        assert_eq!(
+            parse(r#"{"\u0065xp":"5"}"#).unwrap_err().kind(),
+            ErrorKind::BadJson
+        );
+        // Near misses stay unknown: longer, shorter, or only similar once unescaped.
+        let c =
+            parse(r#"{"\u0065xpx":"a","\u0065x":"b","resource_access_\u0078":1,"\u00e9xp":"c"}"#)
+                .unwrap();
+        assert_eq!(c.exp(), None);
+        assert!(c.resource_access.is_none());
     }
 }

@@ -166,10 +166,7 @@ impl<'a> Validator<'a> {
         loop {
             // Runs of plain bytes are most of every document: skip them in one go.
             let rest = self.b.get(self.i..).unwrap_or_default();
-            let plain = rest
-                .iter()
-                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-                .unwrap_or(rest.len());
+            let plain = crate::swar::plain_string_run(rest);
             if hash {
                 rest.iter().take(plain).for_each(|&c| h.push(c));
             }
@@ -236,16 +233,22 @@ fn hex_val(c: u8) -> Option<u8> {
 /// exact rescan takes over (correct, but quadratic for huge objects).
 pub(crate) const NAME_SLOTS: usize = 128;
 
+/// Per open object: where its names begin in `NameSet::hashes`, where its text begins,
+/// and a 64-bit filter of all its name hashes. Narrow fields keep the whole state small,
+/// because it is zeroed for every document (twice per token).
+#[derive(Clone, Copy, Default)]
+struct Level {
+    base: u16,
+    start: u32,
+    filter: u64,
+}
+
 /// Duplicate-name detection for the open objects, allocation-free.
 struct NameSet {
     /// Hashes of the names of all open objects, innermost object last.
-    hashes: [u64; NAME_SLOTS],
+    hashes: [u32; NAME_SLOTS],
     len: usize,
-    /// Per open container: where its names begin in `hashes`, where its text begins,
-    /// and a 64-bit filter of all its name hashes.
-    base: [usize; MAX_DEPTH],
-    starts: [usize; MAX_DEPTH],
-    filters: [u64; MAX_DEPTH],
+    levels: [Level; MAX_DEPTH],
     /// Bit per level: that object has names that did not fit in `hashes`.
     overflow: u64,
     /// Names seen in the whole document.
@@ -253,22 +256,31 @@ struct NameSet {
 }
 
 impl NameSet {
+    fn new() -> Self {
+        NameSet {
+            hashes: [0; NAME_SLOTS],
+            len: 0,
+            levels: [Level::default(); MAX_DEPTH],
+            overflow: 0,
+            total: 0,
+        }
+    }
+
+    /// `text_start` fits: [`validate_limited`] refuses documents of 4 GiB or more.
     fn open(&mut self, level: usize, text_start: usize) {
-        if let Some(b) = self.base.get_mut(level) {
-            *b = self.len;
-        }
-        if let Some(s) = self.starts.get_mut(level) {
-            *s = text_start;
-        }
-        if let Some(f) = self.filters.get_mut(level) {
-            *f = 0;
+        if let Some(l) = self.levels.get_mut(level) {
+            *l = Level {
+                base: u16::try_from(self.len).unwrap_or(u16::MAX),
+                start: u32::try_from(text_start).unwrap_or(u32::MAX),
+                filter: 0,
+            };
         }
         self.overflow &= !(1 << level);
     }
 
     fn close(&mut self, level: usize) {
-        if let Some(&b) = self.base.get(level) {
-            self.len = b;
+        if let Some(l) = self.levels.get(level) {
+            self.len = usize::from(l.base);
         }
     }
 
@@ -286,20 +298,20 @@ impl NameSet {
         if self.total > max_names {
             return Err(JsonError::TooManyNames);
         }
+        let h = h as u32; // the low half of FNV-1a is as well mixed as the whole
         let bit = 1u64 << (h % 64);
-        let filter = self.filters.get_mut(level).ok_or(JsonError::TooDeep)?;
-        let base = self.base.get(level).copied().unwrap_or(0);
+        let l = self.levels.get_mut(level).ok_or(JsonError::TooDeep)?;
         let maybe = if self.overflow & (1 << level) != 0 {
-            *filter & bit != 0
+            l.filter & bit != 0
         } else {
             self.hashes
-                .get(base..self.len)
+                .get(usize::from(l.base)..self.len)
                 .is_some_and(|hs| hs.contains(&h))
         };
-        *filter |= bit;
+        l.filter |= bit;
         if maybe {
             // Only an equal hash (or a saturated filter) gets here: compare exactly.
-            let obj_start = self.starts.get(level).copied().ok_or(JsonError::TooDeep)?;
+            let obj_start = l.start as usize;
             let before = src.get(obj_start..key_start).ok_or(JsonError::Syntax)?;
             let members = Members {
                 cur: Cursor { b: before, i: 0 },
@@ -331,16 +343,12 @@ pub(crate) fn validate_limited(src: &[u8], max_names: usize) -> Result<(), JsonE
     if core::str::from_utf8(src).is_err() {
         return Err(JsonError::Utf8);
     }
+    // Offsets are kept as u32; no document we read comes anywhere near this.
+    if u32::try_from(src.len()).is_err() {
+        return Err(JsonError::Syntax);
+    }
     let mut v = Validator { b: src, i: 0 };
-    let mut names = NameSet {
-        hashes: [0; NAME_SLOTS],
-        len: 0,
-        base: [0; MAX_DEPTH],
-        starts: [0; MAX_DEPTH],
-        filters: [0; MAX_DEPTH],
-        overflow: 0,
-        total: 0,
-    };
+    let mut names = NameSet::new();
     let mut is_object: u64 = 0;
     let mut depth = 0usize;
 
@@ -450,6 +458,23 @@ impl<'a> Cursor<'a> {
         self.b.get(self.i).copied()
     }
 
+    /// Moves to the closing quote of the string whose contents start here; true when
+    /// the string has escapes.
+    fn string_body(&mut self) -> Option<bool> {
+        let mut escaped = false;
+        loop {
+            self.i += crate::swar::plain_string_run(self.b.get(self.i..)?);
+            match self.peek()? {
+                b'"' => return Some(escaped),
+                b'\\' => {
+                    escaped = true;
+                    self.i += 2;
+                }
+                _ => self.i += 1,
+            }
+        }
+    }
+
     /// Skips one value and returns it.
     fn value(&mut self) -> Option<Value<'a>> {
         self.ws();
@@ -459,17 +484,7 @@ impl<'a> Cursor<'a> {
             b'"' => {
                 self.i += 1;
                 let s = self.i;
-                let mut escaped = false;
-                loop {
-                    match self.peek()? {
-                        b'"' => break,
-                        b'\\' => {
-                            escaped = true;
-                            self.i += 2;
-                        }
-                        _ => self.i += 1,
-                    }
-                }
+                let escaped = self.string_body()?;
                 let raw = self.b.get(s..self.i)?;
                 self.i += 1;
                 Some(Value::String(JsonStr { raw, escaped }))
@@ -489,13 +504,7 @@ impl<'a> Cursor<'a> {
                         b'"' => {
                             // Skip the string so brackets inside it are not counted.
                             self.i += 1;
-                            loop {
-                                match self.peek()? {
-                                    b'"' => break,
-                                    b'\\' => self.i += 2,
-                                    _ => self.i += 1,
-                                }
-                            }
+                            self.string_body()?;
                         }
                         _ => {}
                     }
@@ -860,6 +869,21 @@ impl<'a> JsonStr<'a> {
             rest = it.as_str();
             Some(out)
         })
+    }
+
+    /// The text between the quotes, escapes as written.
+    pub(crate) fn raw_bytes(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// True when the text between the quotes has escapes.
+    pub(crate) fn is_escaped(&self) -> bool {
+        self.escaped
+    }
+
+    /// The unescaped value as UTF-8 bytes.
+    pub(crate) fn unescaped_bytes(&self) -> impl Iterator<Item = u8> + 'a {
+        self.bytes()
     }
 
     /// The unescaped value as UTF-8 bytes.

@@ -52,6 +52,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod b64;
 mod claims;
 mod error;
 #[cfg(feature = "aws-lc")]
@@ -60,6 +61,7 @@ pub mod http;
 mod json;
 mod keys;
 mod policy;
+mod swar;
 mod verifier;
 
 pub use claims::{Audience, Claims, Header};

@@ -1,13 +1,14 @@
 //! The verifier: DESIGN §3 steps in their fixed order.
 
 use alloc::{string::String, vec, vec::Vec};
-use base64ct::{Base64UrlUnpadded, Encoding};
 
+use crate::b64;
 use crate::claims::{Claims, Header};
 use crate::error::{ConfigError, Error, ErrorKind};
 use crate::json::{JsonError, Object, Value};
 use crate::keys::{Algorithm, KeySet, RsaKey};
 use crate::policy::Policy;
+use crate::swar;
 
 /// Step 2: the three segments of a compact JWS.
 #[derive(Clone, Copy, Debug)]
@@ -21,23 +22,32 @@ pub(crate) struct Segments<'t> {
 
 /// Splits a compact JWS: exactly three non-empty `.`-separated segments, no whitespace.
 pub(crate) fn split(token: &[u8]) -> Result<Segments<'_>, Error> {
-    if token.iter().any(|b| b.is_ascii_whitespace() || *b == 0x0b) {
-        return Err(Error::new(
-            ErrorKind::Malformed,
-            "the token contains whitespace",
-        ));
+    let mut dots = [0usize; 2];
+    let mut found = 0usize;
+    let mut at = 0usize;
+    // Eight bytes at a time: nearly all are base64url, which is neither whitespace
+    // (every ASCII whitespace byte is below 0x21) nor a dot, so a word without either
+    // is skipped whole; only the few words holding one are looked at byte by byte.
+    let mut words = token.chunks_exact(8);
+    for word in &mut words {
+        let x = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        if swar::any_below(x, 0x21) | swar::any_equal(x, b'.') != 0 {
+            for (i, &b) in word.iter().enumerate() {
+                classify(b, at + i, &mut dots, &mut found)?;
+            }
+        }
+        at += 8;
     }
-    let mut dots = token
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'.')
-        .map(|(i, _)| i);
-    let (Some(d1), Some(d2), None) = (dots.next(), dots.next(), dots.next()) else {
+    for (i, &b) in words.remainder().iter().enumerate() {
+        classify(b, at + i, &mut dots, &mut found)?;
+    }
+    let [d1, d2] = dots;
+    if found != 2 {
         return Err(Error::new(
             ErrorKind::Malformed,
             "the token is not three dot-separated segments (a JWE has five)",
         ));
-    };
+    }
     let header = token.get(..d1).unwrap_or_default();
     let payload = token.get(d1 + 1..d2).unwrap_or_default();
     let signature = token.get(d2 + 1..).unwrap_or_default();
@@ -53,18 +63,44 @@ pub(crate) fn split(token: &[u8]) -> Result<Segments<'_>, Error> {
     })
 }
 
+/// One byte of [`split`]'s slow path: whitespace is an error, dots are counted and the
+/// first two remembered.
+fn classify(b: u8, at: usize, dots: &mut [usize; 2], found: &mut usize) -> Result<(), Error> {
+    if b.is_ascii_whitespace() || b == 0x0b {
+        return Err(Error::new(
+            ErrorKind::Malformed,
+            "the token contains whitespace",
+        ));
+    }
+    if b == b'.' {
+        match dots.get_mut(*found) {
+            Some(slot) => *slot = at,
+            None => {
+                // Keep scanning: whitespace anywhere takes precedence over the count.
+                *found = 3;
+                return Ok(());
+            }
+        }
+        *found += 1;
+    }
+    Ok(())
+}
+
 /// Canonical unpadded base64url into the front of `out`.
 pub(crate) fn decode_b64<'o>(
     segment: &[u8],
     out: &'o mut [u8],
     what: &'static str,
 ) -> Result<&'o [u8], Error> {
-    Base64UrlUnpadded::decode(segment, out).map_err(|_| Error::new(ErrorKind::BadBase64, what))
+    match b64::decode(segment, out) {
+        Some(bytes) => Ok(bytes),
+        None => Err(Error::new(ErrorKind::BadBase64, what)),
+    }
 }
 
 /// Decoded size of a canonical unpadded base64url segment (an upper bound otherwise).
 pub(crate) fn decoded_len(segment: &[u8]) -> usize {
-    segment.len() / 4 * 3 + (segment.len() % 4).saturating_sub(1)
+    b64::decoded_len(segment.len()).unwrap_or(segment.len() / 4 * 3)
 }
 
 fn json_object<'b>(bytes: &'b [u8], what: &'static str) -> Result<Object<'b>, Error> {

@@ -33,7 +33,10 @@ fuzz_target!(|data: &[u8]| {
                 .iter()
                 .map(|(b, v)| {
                     let r = v.verify(rest, NOW);
-                    (*b, r.map(|t| t.payload_json().to_owned()).map_err(|e| e.kind()))
+                    (
+                        *b,
+                        r.map(|t| t.payload_json().to_owned()).map_err(|e| e.kind()),
+                    )
                 })
                 .collect();
             for pair in results.windows(2) {

@@ -65,9 +65,25 @@ fn cap_for(sel: u8, needed: usize) -> usize {
 fn verify(header: bool, input: &[u8], cap: usize) -> (ffi::xca_status, Vec<u8>, usize) {
     let mut buf = vec![CANARY; cap];
     let mut len = usize::MAX;
-    let out = if cap == 0 { ptr::null_mut() } else { buf.as_mut_ptr() };
-    let f = if header { ffi::xca_verify_header } else { ffi::xca_verify };
-    let st = f(sample_handle(), input.as_ptr(), input.len(), NOW, out, cap, &mut len);
+    let out = if cap == 0 {
+        ptr::null_mut()
+    } else {
+        buf.as_mut_ptr()
+    };
+    let f = if header {
+        ffi::xca_verify_header
+    } else {
+        ffi::xca_verify
+    };
+    let st = f(
+        sample_handle(),
+        input.as_ptr(),
+        input.len(),
+        NOW,
+        out,
+        cap,
+        &mut len,
+    );
     (st, buf, len)
 }
 
@@ -75,9 +91,15 @@ fn check_verify(header: bool, sel: u8, input: &[u8]) {
     let core = if header {
         std::str::from_utf8(input)
             .map_err(|_| xconnauth::ErrorKind::Malformed)
-            .and_then(|s| sample_verifier().verify_header(s, NOW as u64).map_err(|e| e.kind()))
+            .and_then(|s| {
+                sample_verifier()
+                    .verify_header(s, NOW as u64)
+                    .map_err(|e| e.kind())
+            })
     } else {
-        sample_verifier().verify(input, NOW as u64).map_err(|e| e.kind())
+        sample_verifier()
+            .verify(input, NOW as u64)
+            .map_err(|e| e.kind())
     };
     let needed = core.as_ref().map_or(0, |t| t.payload_json().len());
     let cap = cap_for(sel, needed);
@@ -88,17 +110,28 @@ fn check_verify(header: bool, sel: u8, input: &[u8]) {
             assert_eq!(st, ffi::XCA_OK);
             assert_eq!(len, needed);
             assert_eq!(&buf[..len], t.payload_json().as_bytes());
-            assert!(buf[len..].iter().all(|&b| b == CANARY), "wrote past claims_len");
+            assert!(
+                buf[len..].iter().all(|&b| b == CANARY),
+                "wrote past claims_len"
+            );
         }
         Ok(_) => {
             assert_eq!(st, ffi::XCA_BUFFER_TOO_SMALL);
             assert_eq!(len, needed, "needed length");
             assert!(buf.iter().all(|&b| b == CANARY), "wrote on failure");
             let (st, _, len2) = verify(header, input, needed);
-            assert_eq!((st, len2), (ffi::XCA_OK, needed), "retry with the reported size");
+            assert_eq!(
+                (st, len2),
+                (ffi::XCA_OK, needed),
+                "retry with the reported size"
+            );
         }
         Err(kind) => {
-            assert_eq!(status_name(st), kind.code(), "category differs from the core");
+            assert_eq!(
+                status_name(st),
+                kind.code(),
+                "category differs from the core"
+            );
             assert!(buf.iter().all(|&b| b == CANARY), "wrote on failure");
         }
     }
@@ -106,11 +139,16 @@ fn check_verify(header: bool, sel: u8, input: &[u8]) {
 
 fn check_new(jwks: &[u8], policy: &[u8]) {
     let mut out = ptr::null_mut();
-    let st = ffi::xca_verifier_new(jwks.as_ptr(), jwks.len(), policy.as_ptr(), policy.len(), &mut out);
+    let st = ffi::xca_verifier_new(
+        jwks.as_ptr(),
+        jwks.len(),
+        policy.as_ptr(),
+        policy.len(),
+        &mut out,
+    );
     let core = xconnauth::KeySet::from_jwks(jwks).is_ok()
         && xconnauth::Policy::from_json(policy).is_ok_and(|p| {
-            xconnauth::KeySet::from_jwks(jwks)
-                .is_ok_and(|k| xconnauth::Verifier::new(k, p).is_ok())
+            xconnauth::KeySet::from_jwks(jwks).is_ok_and(|k| xconnauth::Verifier::new(k, p).is_ok())
         });
     assert_ne!(st, ffi::XCA_PANIC);
     if core {
@@ -120,7 +158,15 @@ fn check_new(jwks: &[u8], policy: &[u8]) {
         let st = ffi::xca_verifier_set_jwks(out, jwks.as_ptr(), jwks.len());
         assert_eq!(st, ffi::XCA_OK);
         let tok = xconnauth_fuzz::sample_token();
-        let st = ffi::xca_verify(out, tok.as_ptr(), tok.len(), NOW, ptr::null_mut(), 0, ptr::null_mut());
+        let st = ffi::xca_verify(
+            out,
+            tok.as_ptr(),
+            tok.len(),
+            NOW,
+            ptr::null_mut(),
+            0,
+            ptr::null_mut(),
+        );
         assert_ne!(st, ffi::XCA_PANIC);
         ffi::xca_verifier_free(out);
     } else {
@@ -153,7 +199,11 @@ fn check_http(sel: u8, status: u32, text: &[u8]) {
         let cap = cap_for(sel, needed + 1);
         let mut buf = vec![CANARY as c_char; cap];
         let mut len = usize::MAX;
-        let out = if cap == 0 { ptr::null_mut() } else { buf.as_mut_ptr() };
+        let out = if cap == 0 {
+            ptr::null_mut()
+        } else {
+            buf.as_mut_ptr()
+        };
         let st = call(out, cap, &mut len);
         if cap > needed {
             assert_eq!(st, ffi::XCA_OK);

@@ -1,8 +1,10 @@
 //! Arbitrary bytes as a token, through every entry point that takes one.
 //! Invariants: nothing panics; verify and verify_into agree; a token that verifies
 //! also decodes unverified; verify_header(_bytes)(s) is verify(bearer_token(_bytes)(s));
-//! on UTF-8 input bearer_token and bearer_token_bytes agree.
+//! on UTF-8 input bearer_token and bearer_token_bytes agree; the core's table-driven
+//! base64url decoder accepts exactly what base64ct does, with the same bytes.
 #![no_main]
+use base64ct::{Base64UrlUnpadded, Encoding};
 use libfuzzer_sys::fuzz_target;
 use xconnauth::http::{www_authenticate, ProblemDetails};
 use xconnauth::{Error, ErrorKind, VerifiedToken};
@@ -24,6 +26,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(u) = &unverified {
         let _ = u.claims();
     }
+    base64_agrees_with_base64ct(data, unverified.as_ref().map_err(|e| e.kind()));
     match &verified {
         Ok(t) => {
             assert!(
@@ -81,3 +84,43 @@ fuzz_target!(|data: &[u8]| {
         );
     }
 });
+
+/// `decode_unverified` decodes the header, parses it, then decodes the payload; with
+/// base64ct as the reference, its outcome and bytes must be what base64ct predicts.
+fn base64_agrees_with_base64ct(data: &[u8], got: Result<&xconnauth::Unverified<'_>, ErrorKind>) {
+    let parts: Vec<&[u8]> = data.split(|&b| b == b'.').collect();
+    let [h, p, s] = parts[..] else { return };
+    if h.is_empty()
+        || p.is_empty()
+        || s.is_empty()
+        || data.iter().any(|b| b.is_ascii_whitespace() || *b == 0x0b)
+    {
+        return;
+    }
+    let reference = |seg: &[u8]| Base64UrlUnpadded::decode_vec(std::str::from_utf8(seg).ok()?).ok();
+    let (h_ref, p_ref) = (reference(h), reference(p));
+    match got {
+        Ok(u) => {
+            // The objects' text leaves out the JSON whitespace around them.
+            let trim = |b: Option<Vec<u8>>| b.map(|b| b.trim_ascii().to_vec());
+            assert_eq!(
+                Some(u.header.as_json().as_bytes().to_vec()),
+                trim(h_ref),
+                "header bytes differ from base64ct"
+            );
+            assert_eq!(
+                Some(u.payload.as_json().as_bytes().to_vec()),
+                trim(p_ref),
+                "payload bytes differ from base64ct"
+            );
+        }
+        Err(ErrorKind::BadBase64) => assert!(
+            h_ref.is_none() || p_ref.is_none(),
+            "bad_base64 for segments base64ct decodes"
+        ),
+        Err(_) => assert!(
+            h_ref.is_some(),
+            "a header base64ct rejects got past base64 decoding"
+        ),
+    }
+}

@@ -1,0 +1,192 @@
+//! Canonical unpadded base64url for token segments, table-driven.
+//!
+//! A token's segments are public (the header and payload are readable by anyone who
+//! holds the token, the signature is useless without the signing key), so decoding them
+//! gains nothing from constant time. base64ct's constant-time decoder cost about 26
+//! instructions per character, a third of all non-RSA work of a verification; this
+//! one costs about 3. It accepts exactly what `base64ct::Base64UrlUnpadded` accepts
+//! (the tests below and the `token` fuzz target compare the two), and key material in
+//! JWKS documents is still decoded by base64ct.
+
+/// Marks a byte outside the alphabet; the high bit survives OR-ing decoded values.
+const INVALID: u8 = 0x80;
+
+/// Value of every base64url character; [`INVALID`] for everything else, `=` included.
+static DECODE: [u8; 256] = table();
+
+// Evaluated at compile time: an index out of range would fail the build, not panic.
+#[allow(clippy::indexing_slicing)]
+const fn table() -> [u8; 256] {
+    let mut t = [INVALID; 256];
+    let mut i = 0u8;
+    while i < 26 {
+        t[(b'A' + i) as usize] = i;
+        t[(b'a' + i) as usize] = 26 + i;
+        i += 1;
+    }
+    let mut d = 0u8;
+    while d < 10 {
+        t[(b'0' + d) as usize] = 52 + d;
+        d += 1;
+    }
+    t[b'-' as usize] = 62;
+    t[b'_' as usize] = 63;
+    t
+}
+
+fn val(c: u8) -> u32 {
+    u32::from(DECODE.get(usize::from(c)).copied().unwrap_or(INVALID))
+}
+
+/// Decoded size of canonical unpadded base64url of `len` characters, `None` when no
+/// canonical encoding has that length.
+pub(crate) fn decoded_len(len: usize) -> Option<usize> {
+    match len % 4 {
+        1 => None,
+        rem => Some(len / 4 * 3 + rem.saturating_sub(1)),
+    }
+}
+
+/// Decodes canonical unpadded base64url `src` into the front of `out`: no padding, no
+/// whitespace, only `A-Z a-z 0-9 - _`, and the unused bits of the last character zero.
+/// `None` when `src` is not such an encoding or `out` is too small.
+pub(crate) fn decode<'o>(src: &[u8], out: &'o mut [u8]) -> Option<&'o mut [u8]> {
+    let len = decoded_len(src.len())?;
+    let out = out.get_mut(..len)?;
+    let (full_out, tail_out) = out.split_at_mut(src.len() / 4 * 3);
+    let mut quads = src.chunks_exact(4);
+    // OR of every decoded value: INVALID's bit shows up if any character was invalid.
+    let mut seen = 0u32;
+    for (quad, dst) in (&mut quads).zip(full_out.chunks_exact_mut(3)) {
+        if let (&[a, b, c, d], [x, y, z]) = (quad, dst) {
+            let (a, b, c, d) = (val(a), val(b), val(c), val(d));
+            seen |= a | b | c | d;
+            let n = (a << 18) | (b << 12) | (c << 6) | d;
+            let [_, hi, mid, lo] = n.to_be_bytes();
+            (*x, *y, *z) = (hi, mid, lo);
+        }
+    }
+    match (quads.remainder(), tail_out) {
+        (&[], []) => {}
+        (&[a, b], [x]) => {
+            let (a, b) = (val(a), val(b));
+            // 12 bits carry 8: the low 4 bits of the last character must be zero.
+            seen |= a | b | if b & 0x0f != 0 { u32::from(INVALID) } else { 0 };
+            *x = ((a << 2) | (b >> 4)) as u8;
+        }
+        (&[a, b, c], [x, y]) => {
+            let (a, b, c) = (val(a), val(b), val(c));
+            // 18 bits carry 16: the low 2 bits of the last character must be zero.
+            seen |= a | b | c | if c & 0x03 != 0 { u32::from(INVALID) } else { 0 };
+            let n = (a << 10) | (b << 4) | (c >> 2);
+            let [_, _, hi, lo] = n.to_be_bytes();
+            (*x, *y) = (hi, lo);
+        }
+        _ => return None,
+    }
+    if seen & u32::from(INVALID) != 0 {
+        return None;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use alloc::{string::String, vec, vec::Vec};
+    use base64ct::{Base64UrlUnpadded, Encoding};
+
+    fn reference(src: &[u8]) -> Option<Vec<u8>> {
+        let mut out = vec![0u8; src.len()];
+        Base64UrlUnpadded::decode(src, &mut out)
+            .ok()
+            .map(<[u8]>::to_vec)
+    }
+
+    fn ours(src: &[u8]) -> Option<Vec<u8>> {
+        let mut out = vec![0u8; src.len()];
+        decode(src, &mut out).map(|s| s.to_vec())
+    }
+
+    /// Every string of up to 3 characters over the alphabet plus its near misses, and
+    /// every such string after a valid quad: every tail and every invalid position.
+    #[test]
+    fn agrees_with_base64ct_exhaustively_on_short_inputs() {
+        let mut chars: Vec<u8> = (b'A'..=b'Z')
+            .chain(b'a'..=b'z')
+            .chain(b'0'..=b'9')
+            .collect();
+        chars.extend_from_slice(b"-_+/= .\n\0\x7f\x80\xff@[`{");
+        let mut checked = 0;
+        for prefix in [&b""[..], b"eyJh"] {
+            for n in 0..=3usize {
+                let mut idx = vec![0usize; n];
+                loop {
+                    let mut s = prefix.to_vec();
+                    s.extend(idx.iter().map(|&i| chars[i]));
+                    assert_eq!(ours(&s), reference(&s), "{:?}", String::from_utf8_lossy(&s));
+                    checked += 1;
+                    // next index vector (odometer)
+                    let mut k = 0;
+                    while k < n {
+                        idx[k] += 1;
+                        if idx[k] < chars.len() {
+                            break;
+                        }
+                        idx[k] = 0;
+                        k += 1;
+                    }
+                    if k == n {
+                        break;
+                    }
+                }
+            }
+        }
+        let c = chars.len();
+        assert_eq!(checked, 2 * (1 + c + c * c + c * c * c));
+    }
+
+    /// Encodings of random bytes, each also with one character replaced, cut or added.
+    #[test]
+    fn agrees_with_base64ct_on_random_and_mutated_inputs() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..20_000 {
+            let len = (next() % 300) as usize;
+            let bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            let mut text = Base64UrlUnpadded::encode_string(&bytes).into_bytes();
+            assert_eq!(ours(&text).as_deref(), Some(&bytes[..]));
+            match round % 3 {
+                0 if !text.is_empty() => {
+                    let at = (next() as usize) % text.len();
+                    text[at] = next() as u8;
+                }
+                1 => text.truncate(text.len().saturating_sub(1 + (next() % 3) as usize)),
+                _ => text.push(next() as u8),
+            }
+            assert_eq!(
+                ours(&text),
+                reference(&text),
+                "{:?}",
+                String::from_utf8_lossy(&text)
+            );
+        }
+    }
+
+    #[test]
+    fn needs_room_and_a_possible_length() {
+        let mut small = [0u8; 2];
+        assert!(decode(b"eyJh", &mut small).is_none());
+        let mut out = [0u8; 8];
+        assert!(decode(b"eyJhb", &mut out).is_none());
+        assert_eq!(decode(b"", &mut out).map(|s| s.len()), Some(0));
+        assert_eq!(decoded_len(5), None);
+        assert_eq!(decoded_len(6), Some(4));
+    }
+}
