@@ -54,18 +54,34 @@ pub(crate) fn decode<'o>(src: &[u8], out: &'o mut [u8]) -> Option<&'o mut [u8]> 
     let len = decoded_len(src.len())?;
     let out = out.get_mut(..len)?;
     let (full_out, tail_out) = out.split_at_mut(src.len() / 4 * 3);
-    let mut quads = src.chunks_exact(4);
+    let (full_src, _) = src.split_at(src.len() / 4 * 4);
     // OR of every decoded value: INVALID's bit shows up if any character was invalid.
     let mut seen = 0u32;
-    for (quad, dst) in (&mut quads).zip(full_out.chunks_exact_mut(3)) {
-        if let (&[a, b, c, d], [x, y, z]) = (quad, dst) {
-            let (a, b, c, d) = (val(a), val(b), val(c), val(d));
-            seen |= a | b | c | d;
-            let n = (a << 18) | (b << 12) | (c << 6) | d;
-            let [_, hi, mid, lo] = n.to_be_bytes();
-            (*x, *y, *z) = (hi, mid, lo);
+    // Eight characters (48 bits, six bytes) per step, then at most one quad.
+    let mut octs = full_src.chunks_exact(8);
+    let mut sixes = full_out.chunks_exact_mut(6);
+    for (oct, dst) in (&mut octs).zip(&mut sixes) {
+        if let &[c0, c1, c2, c3, c4, c5, c6, c7] = oct {
+            let (v0, v1, v2, v3) = (val(c0), val(c1), val(c2), val(c3));
+            let (v4, v5, v6, v7) = (val(c4), val(c5), val(c6), val(c7));
+            seen |= v0 | v1 | v2 | v3 | v4 | v5 | v6 | v7;
+            let hi = (v0 << 18) | (v1 << 12) | (v2 << 6) | v3;
+            let lo = (v4 << 18) | (v5 << 12) | (v6 << 6) | v7;
+            let n = (u64::from(hi) << 24) | u64::from(lo);
+            // Both sides are six bytes long: chunks_exact_mut(6) and bytes 2..8 of a u64.
+            if let Some(bytes) = n.to_be_bytes().get(2..) {
+                dst.copy_from_slice(bytes);
+            }
         }
     }
+    if let (&[a, b, c, d], [x, y, z]) = (octs.remainder(), sixes.into_remainder()) {
+        let (a, b, c, d) = (val(a), val(b), val(c), val(d));
+        seen |= a | b | c | d;
+        let n = (a << 18) | (b << 12) | (c << 6) | d;
+        let [_, hi, mid, lo] = n.to_be_bytes();
+        (*x, *y, *z) = (hi, mid, lo);
+    }
+    let quads = src.chunks_exact(4);
     match (quads.remainder(), tail_out) {
         (&[], []) => {}
         (&[a, b], [x]) => {

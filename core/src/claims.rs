@@ -99,6 +99,49 @@ fn bad_json(message: &'static str) -> Error {
 }
 
 /// `roles` of a `realm_access`-shaped object: absent, or an array of strings.
+/// How many claims [`Claims::parse`] reads, plus one to spare (see `overflow`).
+const KNOWN_CLAIMS: usize = 12;
+
+/// The members of a payload that are known claims, in document order, as the JSON
+/// validator hands them over.
+struct KnownMembers<'a> {
+    slots: [Option<(JsonStr<'a>, Value<'a>)>; KNOWN_CLAIMS],
+    len: usize,
+    overflow: bool,
+}
+
+impl<'a> KnownMembers<'a> {
+    fn push(&mut self, name: JsonStr<'a>, value: Value<'a>) {
+        let mut buf = [0u8; 16];
+        let known = claim_name(&name, &mut buf).is_some_and(|n| {
+            matches!(
+                n,
+                b"exp"
+                    | b"nbf"
+                    | b"iat"
+                    | b"iss"
+                    | b"sub"
+                    | b"typ"
+                    | b"azp"
+                    | b"scope"
+                    | b"aud"
+                    | b"realm_access"
+                    | b"resource_access"
+            )
+        });
+        if !known {
+            return;
+        }
+        match self.slots.get_mut(self.len) {
+            Some(slot) => {
+                *slot = Some((name, value));
+                self.len += 1;
+            }
+            None => self.overflow = true,
+        }
+    }
+}
+
 /// The unescaped bytes of a member name when it could be a claim [`Claims::parse`]
 /// reads (3 to 15 bytes), else `None`. Unescaped names are used in place; escaped ones
 /// (legal, and rare) are decoded into `buf` first, so `"\u0065xp"` is `exp` as well.
@@ -149,6 +192,33 @@ impl<'a> Claims<'a> {
     /// Reads the claims object, checking the JSON type of every claim this crate
     /// interprets (wrong type is `bad_json`, DESIGN §2).
     pub(crate) fn parse(obj: Object<'a>) -> Result<Claims<'a>, Error> {
+        Self::from_members(obj, obj.iter())
+    }
+
+    /// Validates `json` as an object and reads its claims in the same pass (the
+    /// verifier's path: one walk over the payload instead of two). `bad_json` with
+    /// `what` when it is not a JSON object.
+    pub(crate) fn parse_json(json: &'a [u8], what: &'static str) -> Result<Claims<'a>, Error> {
+        let mut known = KnownMembers {
+            slots: [None; KNOWN_CLAIMS],
+            len: 0,
+            overflow: false,
+        };
+        let obj = Object::parse_with(json, usize::MAX, |name, value| known.push(name, value))
+            .map_err(|_| bad_json(what))?;
+        if known.overflow {
+            // Only duplicates could overflow, and validation rejects those; stay correct
+            // regardless by walking the object.
+            return Self::parse(obj);
+        }
+        let members = known.slots.into_iter().take(known.len).flatten();
+        Self::from_members(obj, members)
+    }
+
+    fn from_members(
+        obj: Object<'a>,
+        members: impl Iterator<Item = (JsonStr<'a>, Value<'a>)>,
+    ) -> Result<Claims<'a>, Error> {
         let mut c = Claims {
             obj,
             ..Claims::empty()
@@ -158,7 +228,7 @@ impl<'a> Claims<'a> {
             _ => Err(bad_json(msg)),
         };
         let string = |v: Value<'a>, msg: &'static str| v.as_str().ok_or_else(|| bad_json(msg));
-        for (name, value) in obj.iter() {
+        for (name, value) in members {
             let mut unescaped = [0u8; 16];
             let Some(known) = claim_name(&name, &mut unescaped) else {
                 continue;
@@ -328,9 +398,38 @@ impl<'a> Claims<'a> {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use alloc::format;
 
     fn parse(json: &str) -> Result<Claims<'_>, Error> {
         Claims::parse(Object::parse(json.as_bytes()).map_err(|_| bad_json("test"))?)
+    }
+
+    /// The verifier's one-pass reading gives what walking the parsed object gives:
+    /// the same claims, or the same first error.
+    #[test]
+    fn one_pass_and_two_pass_readings_agree() {
+        let docs = [
+            r#"{"exp":1,"iat":2,"nbf":3,"iss":"i","sub":"s","typ":"Bearer","azp":"a","scope":"x y","aud":["p","q"],"realm_access":{"roles":["r"]},"resource_access":{"p":{"roles":["w"]}},"other":{"exp":"nested, not a claim"}}"#,
+            r#"{"aud":"one","exp":1e3}"#,
+            r#"{"exp":"1","iss":5}"#,
+            r#"{"iss":5,"exp":"1"}"#,
+            r#"{"aud":[1],"scope":"s"}"#,
+            r#"{"realm_access":[],"resource_access":{}}"#,
+            r#"{"resource_access":{"c":{"roles":"r"}}}"#,
+            r#"{"resource_access":{"c":[]}}"#,
+            r#"{"\u0069ss":"escaped","s\u0063ope":7}"#,
+            r#"{"exp":1,"exp":2}"#,
+            r#"{"exp":1,"#,
+            r#"["exp",1]"#,
+            r#"{}"#,
+        ];
+        for doc in docs {
+            let one = Claims::parse_json(doc.as_bytes(), "not an object");
+            let two = Object::parse(doc.as_bytes())
+                .map_err(|_| bad_json("not an object"))
+                .and_then(Claims::parse);
+            assert_eq!(format!("{one:?}"), format!("{two:?}"), "{doc}");
+        }
     }
 
     #[test]

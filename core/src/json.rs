@@ -2,7 +2,7 @@
 //!
 //! serde-json-core is lax inside members it skips and does not unescape borrowed strings
 //! (FINDINGS §3), which would let the claims we check differ from the claims a standard
-//! parser reads. So every document is first run through [`validate`], a one-pass
+//! parser reads. So every document is first run through [`validate_with`], a one-pass
 //! iterative validator (grammar, UTF-8, escapes incl. surrogate pairs, duplicate member
 //! names compared after unescaping, a depth limit that cannot exhaust a small stack).
 //! Lookups afterwards walk the already-validated text through borrowed views
@@ -266,7 +266,7 @@ impl NameSet {
         }
     }
 
-    /// `text_start` fits: [`validate_limited`] refuses documents of 4 GiB or more.
+    /// `text_start` fits: [`validate_with`] refuses documents of 4 GiB or more.
     fn open(&mut self, level: usize, text_start: usize) {
         if let Some(l) = self.levels.get_mut(level) {
             *l = Level {
@@ -333,13 +333,40 @@ impl NameSet {
     }
 }
 
+/// `"name" :` of a member of the innermost object, recorded for duplicate detection.
+fn member_name<'a>(
+    v: &mut Validator<'a>,
+    depth: usize,
+    names: &mut NameSet,
+    max_names: usize,
+) -> Result<JsonStr<'a>, JsonError> {
+    v.ws();
+    let key_start = v.i;
+    let (name, h) = v.string(true)?;
+    let level = depth.checked_sub(1).ok_or(JsonError::Syntax)?;
+    names.insert(v.b, level, key_start, &name, h.0, max_names)?;
+    v.ws();
+    v.expect(b':')?;
+    Ok(name)
+}
+
 /// Validates `src` as one complete, strict RFC 8259 document with at most `max_names`
-/// member names in all.
+/// member names in all, and returns the root value's text (without the whitespace
+/// around it). Every member of a root object is handed to `member`, in document order,
+/// as soon as its value is complete.
 ///
-/// Iterative: memory use is a fixed ~2 KB whatever the input, and it never allocates.
+/// Iterative: memory use is a fixed ~1.5 KB whatever the input, and it never allocates.
 /// Duplicate names are found by comparing hashes of the open objects' names; only an
 /// equal hash rescans the object's earlier names to compare exactly.
-pub(crate) fn validate_limited(src: &[u8], max_names: usize) -> Result<(), JsonError> {
+///
+/// Readers of a few top-level members (the claims) get them from this one pass instead
+/// of walking the document again. Members seen before a later error are handed over
+/// too: use them only when this returns `Ok`.
+pub(crate) fn validate_with<'a>(
+    src: &'a [u8],
+    max_names: usize,
+    mut member: impl FnMut(JsonStr<'a>, Value<'a>),
+) -> Result<&'a [u8], JsonError> {
     if core::str::from_utf8(src).is_err() {
         return Err(JsonError::Utf8);
     }
@@ -351,26 +378,32 @@ pub(crate) fn validate_limited(src: &[u8], max_names: usize) -> Result<(), JsonE
     let mut names = NameSet::new();
     let mut is_object: u64 = 0;
     let mut depth = 0usize;
-
-    // Parses `"name" :` of a member of the innermost object.
-    let member_name =
-        |v: &mut Validator<'_>, depth: usize, names: &mut NameSet| -> Result<(), JsonError> {
-            v.ws();
-            let key_start = v.i;
-            let (name, h) = v.string(true)?;
-            let level = depth.checked_sub(1).ok_or(JsonError::Syntax)?;
-            names.insert(v.b, level, key_start, &name, h.0, max_names)?;
-            v.ws();
-            v.expect(b':')
-        };
+    // The root member whose value is being read, and where that value began.
+    let mut pending: Option<JsonStr<'a>> = None;
+    let mut member_start = 0usize;
+    let mut root_start = 0usize;
+    let text = |from: usize, to: usize| src.get(from..to).unwrap_or_default();
+    let container = |raw: &'a [u8], obj: bool| {
+        if obj {
+            Value::Object(Object { raw })
+        } else {
+            Value::Array(Array { raw })
+        }
+    };
 
     loop {
         v.ws();
-        match v.peek().ok_or(JsonError::Syntax)? {
+        let at = v.i;
+        let value = match v.peek().ok_or(JsonError::Syntax)? {
             open @ (b'{' | b'[') => {
                 v.i += 1;
                 if depth >= MAX_DEPTH {
                     return Err(JsonError::TooDeep);
+                }
+                match depth {
+                    0 => root_start = at,
+                    1 => member_start = at,
+                    _ => {}
                 }
                 let obj = open == b'{';
                 if obj {
@@ -388,28 +421,50 @@ pub(crate) fn validate_limited(src: &[u8], max_names: usize) -> Result<(), JsonE
                     if obj {
                         names.close(depth);
                     }
+                    container(text(at, v.i), obj)
                 } else {
                     if obj {
-                        member_name(&mut v, depth, &mut names)?;
+                        let name = member_name(&mut v, depth, &mut names, max_names)?;
+                        if depth == 1 {
+                            pending = Some(name);
+                        }
                     }
                     continue;
                 }
             }
-            b'"' => {
-                v.string(false)?;
+            b'"' => Value::String(v.string(false)?.0),
+            b't' => {
+                v.literal(b"true")?;
+                Value::Bool(true)
             }
-            b't' => v.literal(b"true")?,
-            b'f' => v.literal(b"false")?,
-            b'n' => v.literal(b"null")?,
-            b'-' | b'0'..=b'9' => v.number()?,
+            b'f' => {
+                v.literal(b"false")?;
+                Value::Bool(false)
+            }
+            b'n' => {
+                v.literal(b"null")?;
+                Value::Null
+            }
+            b'-' | b'0'..=b'9' => {
+                v.number()?;
+                Value::Number(Number { raw: text(at, v.i) })
+            }
             _ => return Err(JsonError::Syntax),
+        };
+        if depth == 0 {
+            root_start = at;
+        } else if depth == 1 {
+            if let Some(name) = pending.take() {
+                member(name, value);
+            }
         }
         // A value is complete: close containers or move to the next element.
         loop {
+            let end = v.i;
             v.ws();
             if depth == 0 {
                 return if v.i == src.len() {
-                    Ok(())
+                    Ok(text(root_start, end))
                 } else {
                     Err(JsonError::Syntax)
                 };
@@ -418,7 +473,10 @@ pub(crate) fn validate_limited(src: &[u8], max_names: usize) -> Result<(), JsonE
             match v.bump() {
                 Some(b',') => {
                     if obj {
-                        member_name(&mut v, depth, &mut names)?;
+                        let name = member_name(&mut v, depth, &mut names, max_names)?;
+                        if depth == 1 {
+                            pending = Some(name);
+                        }
                     }
                     break;
                 }
@@ -429,17 +487,22 @@ pub(crate) fn validate_limited(src: &[u8], max_names: usize) -> Result<(), JsonE
                 Some(b']') if !obj => depth -= 1,
                 _ => return Err(JsonError::Syntax),
             }
+            if depth == 1 {
+                if let Some(name) = pending.take() {
+                    member(name, container(text(member_start, v.i), obj));
+                }
+            }
         }
     }
 }
 
-/// [`validate_limited`] without a name limit.
+/// [`validate_with`] without a name limit or a member reader.
 #[cfg(test)]
 pub(crate) fn validate(src: &[u8]) -> Result<(), JsonError> {
-    validate_limited(src, usize::MAX)
+    validate_with(src, usize::MAX, |_, _| {}).map(|_| ())
 }
 
-/// A cursor over text that [`validate`] accepted. Methods return `None` rather than
+/// A cursor over text that [`validate_with`] accepted. Methods return `None` rather than
 /// panic if that promise is ever broken.
 #[derive(Clone, Copy, Debug)]
 struct Cursor<'a> {
@@ -643,10 +706,18 @@ impl<'a> Object<'a> {
 
     /// As [`parse`](Self::parse), with at most `max_names` member names in all.
     pub(crate) fn parse_limited(src: &'a [u8], max_names: usize) -> Result<Self, JsonError> {
-        validate_limited(src, max_names)?;
-        let mut cur = Cursor { b: src, i: 0 };
-        match cur.value() {
-            Some(Value::Object(o)) => Ok(o),
+        Self::parse_with(src, max_names, |_, _| {})
+    }
+
+    /// As [`parse_limited`](Self::parse_limited), handing each member to `member` in
+    /// the same pass (see [`validate_with`]).
+    pub(crate) fn parse_with(
+        src: &'a [u8],
+        max_names: usize,
+        member: impl FnMut(JsonStr<'a>, Value<'a>),
+    ) -> Result<Self, JsonError> {
+        match validate_with(src, max_names, member)? {
+            raw @ [b'{', ..] => Ok(Object { raw }),
             _ => Err(JsonError::Syntax),
         }
     }
@@ -720,6 +791,14 @@ impl<'a> Number<'a> {
     #[must_use]
     pub fn as_numeric_date(&self) -> Option<u64> {
         const MAX: u64 = 1 << 53;
+        // The usual case, a plain integer of at most 15 digits, is below 10^15 < 2^53.
+        if (1..=15).contains(&self.raw.len()) && self.raw.iter().all(u8::is_ascii_digit) {
+            return Some(
+                self.raw
+                    .iter()
+                    .fold(0u64, |v, &d| v * 10 + u64::from(d - b'0')),
+            );
+        }
         let mut s = self.raw;
         let negative = s.first() == Some(&b'-');
         if negative {
@@ -950,6 +1029,7 @@ impl<'a> JsonStr<'a> {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use alloc::{format, string::String, vec::Vec};
 
     fn ok(s: &str) -> bool {
         validate(s.as_bytes()).is_ok()
@@ -1036,8 +1116,11 @@ mod tests {
     #[test]
     fn name_limit() {
         let doc = br#"{"a":1,"b":{"c":2,"d":3}}"#;
-        assert_eq!(validate_limited(doc, 4), Ok(()));
-        assert_eq!(validate_limited(doc, 3), Err(JsonError::TooManyNames));
+        assert_eq!(validate_with(doc, 4, |_, _| {}).map(|_| ()), Ok(()));
+        assert_eq!(
+            validate_with(doc, 3, |_, _| {}).map(|_| ()),
+            Err(JsonError::TooManyNames)
+        );
         // Names beyond the hash slots fall back to filter + exact rescan.
         let mut s = alloc::string::String::from("{");
         for i in 0..(NAME_SLOTS * 3) {
@@ -1068,6 +1151,42 @@ mod tests {
             Err(JsonError::TooDeep)
         );
         assert_eq!(validate(deep(100_000).as_bytes()), Err(JsonError::TooDeep));
+    }
+
+    /// The members `validate_with` hands over are exactly those a second walk finds.
+    #[test]
+    fn members_from_the_validator_match_a_second_walk() {
+        let docs: [&[u8]; 9] = [
+            br#"{}"#,
+            br#" { "a" : 1 , "b":[1,{"x":[]}], "c":{"d":{"e":"}"}},"e":{},"f":[] } "#,
+            br#"{"\u0065xp":-1.5e3,"s":"a\"b\\","t":true,"f":false,"n":null}"#,
+            br#"{"realm_access":{"roles":["a","b"]},"resource_access":{"c":{"roles":[]}}}"#,
+            br#"[{"a":1},{"b":2}]"#,
+            br#""top""#,
+            br#"{"a":{"a":{"a":1}},"b":[[["]"]]]}"#,
+            br#"{"k":"\ud83d\ude00","l":"\u00e9"}"#,
+            b"\t{\n\"a\"\r:\n[ ]\t}\n",
+        ];
+        for doc in docs {
+            let mut handed = Vec::new();
+            let root = validate_with(doc, usize::MAX, |n, v| handed.push((n, v))).unwrap();
+            assert_eq!(root, doc.trim_ascii(), "{}", String::from_utf8_lossy(doc));
+            let walked: Vec<_> = match Object::parse(doc) {
+                Ok(o) => o.iter().collect(),
+                Err(_) => Vec::new(),
+            };
+            assert_eq!(
+                handed.len(),
+                walked.len(),
+                "{}",
+                String::from_utf8_lossy(doc)
+            );
+            for ((n1, v1), (n2, v2)) in handed.iter().zip(&walked) {
+                assert_eq!(n1.raw(), n2.raw());
+                assert_eq!(n1.is_escaped(), n2.is_escaped());
+                assert_eq!(format!("{v1:?}"), format!("{v2:?}"));
+            }
+        }
     }
 
     #[test]
@@ -1127,5 +1246,16 @@ mod tests {
         assert_eq!(nd("1e-400"), Some(0));
         assert_eq!(nd("-1"), None);
         assert_eq!(nd("-0.5"), None);
+        // The plain-integer shortcut (up to 15 digits) and the general path agree.
+        for n in [
+            "1",
+            "1764003540",
+            "100000000000000",
+            "999999999999999",
+            "4503599627370496",
+        ] {
+            assert_eq!(nd(n), nd(&format!("{n}.0")), "{n}");
+            assert_eq!(nd(n), n.parse::<u64>().ok(), "{n}");
+        }
     }
 }

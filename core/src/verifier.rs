@@ -427,8 +427,7 @@ impl Verifier {
         // 7. payload
         let payload_bytes =
             decode_b64(seg.payload, rest, "the payload is not canonical base64url")?;
-        let payload = json_object(payload_bytes, "the payload is not a JSON object")?;
-        let claims = Claims::parse(payload)?;
+        let claims = Claims::parse_json(payload_bytes, "the payload is not a JSON object")?;
         // 8. claims
         self.check_claims_with_key(&claims, now, Some(set))?;
         Ok(Verified {
