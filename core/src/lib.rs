@@ -87,6 +87,20 @@ pub fn parse_object(json: &[u8]) -> Option<Object<'_>> {
     Object::parse(json).ok()
 }
 
+/// Fuzzing hook, not API: true when the verifier's one-pass reading of a payload's
+/// claims (validation and claims in one walk) gives exactly what validating, then
+/// walking the object, gives: the same claims or the same error.
+#[doc(hidden)]
+#[must_use]
+pub fn __one_pass_claims_agree(payload: &[u8]) -> bool {
+    let what = "the payload is not a JSON object";
+    let one = Claims::parse_json(payload, what);
+    let two = Object::parse(payload)
+        .map_err(|_| Error::new(ErrorKind::BadJson, what))
+        .and_then(Claims::parse);
+    alloc::format!("{one:?}") == alloc::format!("{two:?}")
+}
+
 /// The current unix time in seconds from the system clock, or `None` when the clock
 /// reads before 1970 (a broken clock must not become "time 0", when nothing expires).
 ///

@@ -2,7 +2,8 @@
 //! `Unverified::claims` and `Verifier::check_claims`, against a small model of
 //! DESIGN §2/§3 that reads the same payload with serde_json.
 //! Invariants: no panic; the payload decodes; claims() and check_claims give exactly the
-//! model's answer; and Ok implies exp present with now < exp + leeway, iss trusted.
+//! model's answer; the verifier's one-pass reading agrees; and Ok implies exp present
+//! with now < exp + leeway, iss trusted.
 #![no_main]
 use std::collections::BTreeMap;
 use std::io;
@@ -454,6 +455,10 @@ fuzz_target!(|x: Input| {
     let unverified = xconnauth::decode_unverified(token.as_bytes(), &mut buf)
         .expect("a serde_json object decodes");
 
+    assert!(
+        xconnauth::__one_pass_claims_agree(&json),
+        "one-pass and two-pass claims readings differ"
+    );
     let want = model(&payload, &policy, now);
     let got = unverified.claims().map_err(|e| e.kind()).and_then(|c| {
         let r = verifier.check_claims(&c, now).map_err(|e| e.kind());

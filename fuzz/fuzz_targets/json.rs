@@ -2,13 +2,18 @@
 //! Invariants: ours accepts => serde_json accepts, with the same member names, values,
 //! strings (unescaped), number text and NumericDate (exact oracle); and, in the other
 //! direction, serde_json accepts an object without duplicate names nested at most
-//! MAX_DEPTH deep => ours accepts (those two are our only extra strictness).
+//! MAX_DEPTH deep => ours accepts (those two are our only extra strictness); the
+//! verifier's one-pass claims reading agrees with validating and then walking.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use xconnauth::{Value, MAX_DEPTH};
 use xconnauth_fuzz::{check_value, Tree};
 
 fuzz_target!(|data: &[u8]| {
+    assert!(
+        xconnauth::__one_pass_claims_agree(data),
+        "one-pass and two-pass claims readings differ"
+    );
     let ours = xconnauth::parse_object(data);
     let serde_value = serde_json::from_slice::<serde_json::Value>(data);
     let tree = serde_json::from_slice::<Tree>(data);
