@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, PoisonError, RwLock};
 
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyMapping, PyString, PyTuple, PyType};
@@ -190,13 +190,46 @@ impl Verifier {
         result: Result<VerifiedToken, xconnauth::Error>,
     ) -> PyResult<Bound<'py, PyAny>> {
         static CLAIMS: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-        match result {
-            Ok(token) => CLAIMS
-                .import(py, "xconnauth._claims", "Claims")?
-                .call_method1("_from_json", (token.payload_json(), token.header_json())),
-            Err(err) => Err(errors::invalid_token(py, err)),
+        let token = result.map_err(|err| errors::invalid_token(py, err))?;
+        let payload = token.payload_json();
+        // `Claims` decodes the payload on first access, where json.loads can no longer
+        // fail: the core validated it as strict JSON. The one exception is Python's
+        // integer digit limit (`sys.set_int_max_str_digits`, never below 640 unless
+        // off), so a payload with a longer digit run is decoded now, and a refusal is
+        // this token's verdict instead of a `ValueError` at some later claim access.
+        let decode_now = longest_digit_run(payload.as_bytes()) > MIN_INT_MAX_STR_DIGITS;
+        let claims = CLAIMS
+            .import(py, "xconnauth._claims", "Claims")?
+            .call_method1("_from_json", (payload, token.header_json(), decode_now));
+        match claims {
+            Err(e) if decode_now && e.is_instance_of::<PyValueError>(py) => {
+                Err(errors::invalid_token(
+                    py,
+                    xconnauth::Error::new(
+                        ErrorKind::TooLarge,
+                        "a number in the payload has more digits than this Python \
+                         converts to int (sys.get_int_max_str_digits())",
+                    ),
+                ))
+            }
+            other => other,
         }
     }
+}
+
+/// The lowest limit `sys.set_int_max_str_digits` accepts (CPython's
+/// `_PY_LONG_MAX_STR_DIGITS_THRESHOLD`); 0 means no limit.
+const MIN_INT_MAX_STR_DIGITS: usize = 640;
+
+/// The length of the longest run of ASCII digits in `text`: an upper bound of the digit
+/// count of every JSON integer in it.
+fn longest_digit_run(text: &[u8]) -> usize {
+    let (mut longest, mut run) = (0, 0);
+    for &b in text {
+        run = if b.is_ascii_digit() { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    longest
 }
 
 #[pymethods]
@@ -257,6 +290,29 @@ impl Verifier {
         let verifier = self.current();
         let result = py.detach(move || verifier.verify_header_bytes(&value, now));
         Self::finish(py, result)
+    }
+
+    /// Seconds taken by ``count`` verifications of ``token`` in the core alone (no
+    /// Python objects, GIL released): the reference ``python/bench/bench.py`` measures
+    /// the binding against, in the same process. Raises like ``verify`` if the token
+    /// does not verify. Not public API.
+    fn _core_seconds(
+        &self,
+        py: Python<'_>,
+        token: &Bound<'_, PyAny>,
+        now: u64,
+        count: u32,
+    ) -> PyResult<f64> {
+        let token = convert::token_octets(token, "token")?;
+        let verifier = self.current();
+        let outcome = py.detach(move || {
+            let start = std::time::Instant::now();
+            for _ in 0..count {
+                std::hint::black_box(verifier.verify(std::hint::black_box(&token), now))?;
+            }
+            Ok(start.elapsed().as_secs_f64())
+        });
+        outcome.map_err(|err| errors::invalid_token(py, err))
     }
 
     /// A new verifier with this one's policy and ``keys`` (a ``KeySet`` or a mapping of

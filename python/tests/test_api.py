@@ -6,13 +6,15 @@ import collections.abc
 import json
 import pickle
 import re
+import subprocess
+import sys
 import time
 from typing import Any, Dict
 
 import pytest
 
 import xconnauth
-from _mint import RsaKey, access_token_claims, jwks, mint
+from _mint import RsaKey, access_token_claims, b64, jwks, mint, sign
 from conftest import BENCH, DEMO_ISSUER, DEMO_NOW, EXAMPLES, HERE
 
 ISS = "https://kc.example.test/realms/orders"
@@ -218,6 +220,94 @@ def test_verify_returns_the_whole_payload(key_a: RsaKey, keys_a: xconnauth.KeySe
     assert dict(claims) == payload
     assert claims["big"] == 2**70 and isinstance(claims["extra"]["nested"][1], float)
     assert claims.json is not None and json.loads(claims.json) == payload
+
+
+def test_claims_are_decoded_on_first_access(keys_a: xconnauth.KeySet, token_a: str) -> None:
+    claims = verifier(keys_a).verify(token_a, now=1_764_000_000)
+    assert claims._dict is None  # verify did not run json.loads
+    assert claims.json is not None and claims == json.loads(claims.json)
+    assert claims._dict is not None and claims["iss"] == ISS
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal with the same types all the way down (``1 == 1.0`` and ``0.0 == -0.0``
+    are not enough here)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, float):
+        return repr(a) == repr(b)
+    return bool(a == b)
+
+
+def test_payload_values_are_what_json_loads_gives(keys_a: xconnauth.KeySet, key_a: RsaKey) -> None:
+    base = json.dumps(access_token_claims(ISS))[:-1]
+    extra = (
+        r', "n": [0, -0, 1, -1, 9223372036854775807, -9223372036854775808, 9223372036854775808,'
+        r' -9223372036854775809, 123456789012345678901234567890, 0.1, -0.0, 1.0, 1e400, -1E+400,'
+        r' 1e-400, 2.5E-3, 1.7976931348623157e308, 5e-324, 123456789012345678.9],'
+        r' "s": ["", "plain", "caf\u00e9 \ud83d\ude00", "tab\tnl\nq\"bs\\sl\/", "\u0000",'
+        ' "\u00fc \u2603 \U0001F600"],'
+        r' "o": {"": {}, "a": [[], {}], "\u00fc": null, "t": true, "f": false},'
+        r' "\u0073ub2": "escaped name"}'
+    )
+    text = base + extra
+    claims = verifier(keys_a).verify(_mint_raw(key_a, text), now=1_764_000_000)
+    expected = json.loads(text)
+    assert _same(dict(claims), expected) and claims.json == text
+    assert claims["n"][12] == float("inf") and repr(claims["n"][10]) == "-0.0"
+    assert claims["sub2"] == "escaped name" and claims["s"][5] == "\u00fc \u2603 \U0001F600"
+
+
+def _mint_raw(key: RsaKey, payload_json: str) -> str:
+    """A token whose payload is exactly ``payload_json`` (json.dumps cannot write
+    integers beyond Python's digit limit)."""
+    hdr = b64(json.dumps({"alg": "RS256", "typ": "JWT", "kid": "a"}).encode())
+    signing_input = (hdr + "." + b64(payload_json.encode())).encode()
+    return signing_input.decode() + "." + b64(sign(key, signing_input))
+
+
+@pytest.mark.skipif(not hasattr(sys, "set_int_max_str_digits"), reason="no integer digit limit in this Python")
+def test_integers_beyond_the_digit_limit(keys_a: xconnauth.KeySet, key_a: RsaKey) -> None:
+    v = verifier(keys_a)
+    base = json.dumps(access_token_claims(ISS))[:-1]
+    big = "7" * 700
+    token = _mint_raw(key_a, base + ', "big": ' + big + ', "id": "' + "1" * 5000 + '"}')
+    # A digit run longer than the lowest possible limit: decoded inside verify.
+    claims = v.verify(token, now=1_764_000_000)
+    assert claims._dict is not None and claims["big"] == int(big) and claims["id"] == "1" * 5000
+    limit = sys.get_int_max_str_digits()
+    try:
+        sys.set_int_max_str_digits(650)
+        with pytest.raises(xconnauth.TooLarge, match=r"get_int_max_str_digits") as info:
+            v.verify(token, now=1_764_000_000)
+        assert info.value.code == "too_large" and info.value.status == 401
+        # A long digit run inside a string is no integer: still accepted.
+        ok = _mint_raw(key_a, base + ', "id": "' + "1" * 5000 + '"}')
+        assert v.verify(ok, now=1_764_000_000)["id"] == "1" * 5000
+        sys.set_int_max_str_digits(0)
+        assert v.verify(token, now=1_764_000_000)["big"] == int(big)
+    finally:
+        sys.set_int_max_str_digits(limit)
+
+
+def test_core_timing_hook(keys_a: xconnauth.KeySet, token_a: str, key_a: RsaKey) -> None:
+    # Verifier._core_seconds: python/bench/bench.py's same-process reference.
+    v = verifier(keys_a)
+    assert v._core_seconds(token_a, 1_764_000_000, 3) > 0
+    with pytest.raises(xconnauth.Expired):
+        v._core_seconds(token_a, 1_764_000_000 + 10_000, 1)
+
+
+def test_bench_script_runs() -> None:
+    script = HERE.parent / "bench" / "bench.py"
+    args = ["--rounds", "2", "--seconds", "0.002", "--throughput-seconds", "0.02"]
+    out = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "Rust core (same process)" in out.stdout and "x the Rust core" in out.stdout
 
 
 def test_token_types(keys_a: xconnauth.KeySet, token_a: str) -> None:
