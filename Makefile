@@ -71,4 +71,4 @@ test-cortex-m:
 # Bounded fuzzing of every target (nightly + cargo-fuzz, installed if missing);
 # long runs: FUZZ_SECONDS=1800 make fuzz-smoke.
 fuzz-smoke:
-	FUZZ_SECONDS=$${FUZZ_SECONDS:-15} bash fuzz/smoke.sh
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-30} bash fuzz/smoke.sh
