@@ -197,7 +197,7 @@ impl Verifier {
         // integer digit limit (`sys.set_int_max_str_digits`, never below 640 unless
         // off), so a payload with a longer digit run is decoded now, and a refusal is
         // this token's verdict instead of a `ValueError` at some later claim access.
-        let decode_now = longest_digit_run(payload.as_bytes()) > MIN_INT_MAX_STR_DIGITS;
+        let decode_now = has_digit_run_over(payload.as_bytes(), MIN_INT_MAX_STR_DIGITS);
         let claims = CLAIMS
             .import(py, "xconnauth._claims", "Claims")?
             .call_method1("_from_json", (payload, token.header_json(), decode_now));
@@ -221,15 +221,14 @@ impl Verifier {
 /// `_PY_LONG_MAX_STR_DIGITS_THRESHOLD`); 0 means no limit.
 const MIN_INT_MAX_STR_DIGITS: usize = 640;
 
-/// The length of the longest run of ASCII digits in `text`: an upper bound of the digit
-/// count of every JSON integer in it.
-fn longest_digit_run(text: &[u8]) -> usize {
-    let (mut longest, mut run) = (0, 0);
-    for &b in text {
+/// True when `text` has more than `limit` ASCII digits in a row: the only way a JSON
+/// integer in it can have more than `limit` digits. Stops at the first such run.
+fn has_digit_run_over(text: &[u8], limit: usize) -> bool {
+    let mut run = 0;
+    text.iter().any(|b| {
         run = if b.is_ascii_digit() { run + 1 } else { 0 };
-        longest = longest.max(run);
-    }
-    longest
+        run > limit
+    })
 }
 
 #[pymethods]
