@@ -378,7 +378,24 @@ impl<'a> Claims<'a> {
     /// True when the claim is present and not `null`.
     #[must_use]
     pub fn contains(&self, name: &str) -> bool {
-        !matches!(self.obj.get(name), None | Some(Value::Null))
+        // Claims read at parse time are present exactly when their field is set: a
+        // present one of another type (`null` included) failed the parse. Answering
+        // from the field spares a walk over the payload (`required_claims` asks on
+        // every verification).
+        let known = match name {
+            "exp" => Some(self.exp.is_some()),
+            "nbf" => Some(self.nbf.is_some()),
+            "iat" => Some(self.iat.is_some()),
+            "iss" => Some(self.iss.is_some()),
+            "sub" => Some(self.sub.is_some()),
+            "aud" => Some(self.aud.is_some()),
+            "typ" => Some(self.typ.is_some()),
+            "azp" => Some(self.azp.is_some()),
+            "scope" => Some(self.scope.is_some()),
+            "resource_access" => Some(self.resource_access.is_some()),
+            _ => None,
+        };
+        known.unwrap_or_else(|| !matches!(self.obj.get(name), None | Some(Value::Null)))
     }
 
     /// The whole payload object.

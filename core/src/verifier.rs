@@ -5,7 +5,7 @@ use alloc::{string::String, vec, vec::Vec};
 use crate::b64;
 use crate::claims::{Claims, Header};
 use crate::error::{ConfigError, Error, ErrorKind};
-use crate::json::{JsonError, Object, Value};
+use crate::json::{JsonError, JsonStr, Object, Value};
 use crate::keys::{Algorithm, KeySet, RsaKey};
 use crate::policy::Policy;
 use crate::swar;
@@ -111,27 +111,38 @@ fn json_object<'b>(bytes: &'b [u8], what: &'static str) -> Result<Object<'b>, Er
 /// parsed before the signature is checked, so its parsing cost must stay linear.
 pub const MAX_HEADER_NAMES: usize = crate::json::NAME_SLOTS;
 
-fn header_object(bytes: &[u8]) -> Result<Object<'_>, Error> {
-    Object::parse_limited(bytes, MAX_HEADER_NAMES).map_err(|e| match e {
+fn header_error(e: JsonError) -> Error {
+    match e {
         JsonError::TooManyNames => Error::new(
             ErrorKind::TooLarge,
             "the header has more member names than MAX_HEADER_NAMES",
         ),
         _ => Error::new(ErrorKind::BadJson, "the header is not a JSON object"),
-    })
+    }
 }
 
-/// Step 4: `alg` against the allow-list, then `crit`/`b64`/`cty`.
-pub(crate) fn header_policy(hdr: Object<'_>, allowed: &[Algorithm]) -> Result<Algorithm, Error> {
-    let unsupported = |m| Error::new(ErrorKind::UnsupportedAlg, m);
-    // One pass over the header: it is untrusted and not yet authenticated.
-    let mut alg = None;
-    let mut unsupported_header = None;
-    for (name, value) in hdr.iter() {
+fn header_object(bytes: &[u8]) -> Result<Object<'_>, Error> {
+    Object::parse_limited(bytes, MAX_HEADER_NAMES).map_err(header_error)
+}
+
+/// The header members the verifier acts on, read in the pass that validates the
+/// header (it is untrusted and not yet authenticated: one walk, linear cost).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct HeaderFields<'a> {
+    alg: Option<Value<'a>>,
+    kid: Option<Value<'a>>,
+    /// The first of `crit`/`b64`/`cty`, as the refusal message.
+    unsupported: Option<&'static str>,
+}
+
+impl<'a> HeaderFields<'a> {
+    fn see(&mut self, name: JsonStr<'a>, value: Value<'a>) {
         if name.eq_str("alg") {
-            alg = Some(value);
-        } else if unsupported_header.is_none() {
-            unsupported_header = if name.eq_str("crit") {
+            self.alg = Some(value);
+        } else if name.eq_str("kid") {
+            self.kid = Some(value);
+        } else if self.unsupported.is_none() {
+            self.unsupported = if name.eq_str("crit") {
                 Some("the header has crit: no critical extension is supported")
             } else if name.eq_str("b64") {
                 Some("the header has b64: unencoded payloads are not supported")
@@ -142,6 +153,26 @@ pub(crate) fn header_policy(hdr: Object<'_>, allowed: &[Algorithm]) -> Result<Al
             };
         }
     }
+}
+
+/// Step 3: the header as a strict JSON object, and the members steps 4 and 5 need.
+fn header_with_fields(bytes: &[u8]) -> Result<(Object<'_>, HeaderFields<'_>), Error> {
+    let mut fields = HeaderFields::default();
+    let obj = Object::parse_with(bytes, MAX_HEADER_NAMES, |name, value| {
+        fields.see(name, value);
+    })
+    .map_err(header_error)?;
+    Ok((obj, fields))
+}
+
+/// Step 4: `alg` against the allow-list, then `crit`/`b64`/`cty`.
+pub(crate) fn header_policy(
+    hdr: &HeaderFields<'_>,
+    allowed: &[Algorithm],
+) -> Result<Algorithm, Error> {
+    let unsupported = |m| Error::new(ErrorKind::UnsupportedAlg, m);
+    let alg = hdr.alg;
+    let unsupported_header = hdr.unsupported;
     let alg = match alg {
         None => return Err(unsupported("the header has no alg")),
         Some(Value::String(s)) => s,
@@ -407,11 +438,11 @@ impl Verifier {
         // 3. header
         let (hbuf, rest) = buf.split_at_mut(decoded_len(seg.header));
         let header_bytes = decode_b64(seg.header, hbuf, "the header is not canonical base64url")?;
-        let header = header_object(header_bytes)?;
+        let (header, fields) = header_with_fields(header_bytes)?;
         // 4. header policy
-        let alg = header_policy(header, &self.policy.algorithms)?;
+        let alg = header_policy(&fields, &self.policy.algorithms)?;
         // 5. key
-        let (set, key) = self.select_key(header, alg)?;
+        let (set, key) = self.select_key(fields.kid, alg)?;
         // 6. signature
         let sig = decode_b64(
             seg.signature,
@@ -440,9 +471,13 @@ impl Verifier {
     }
 
     /// Step 5: exactly one usable key, then its strength.
-    fn select_key(&self, header: Object<'_>, alg: Algorithm) -> Result<(usize, &RsaKey), Error> {
+    fn select_key(
+        &self,
+        kid: Option<Value<'_>>,
+        alg: Algorithm,
+    ) -> Result<(usize, &RsaKey), Error> {
         let unknown = |m| Error::new(ErrorKind::UnknownKid, m);
-        let kid = match header.get("kid") {
+        let kid = match kid {
             None => None,
             Some(Value::String(s)) => Some(s),
             Some(_) => return Err(unknown("the header kid is not a string")),
