@@ -102,39 +102,57 @@ fn bad_json(message: &'static str) -> Error {
 /// How many claims [`Claims::parse`] reads, plus one to spare (see `overflow`).
 const KNOWN_CLAIMS: usize = 12;
 
+/// The claims [`Claims::parse`] reads.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Known {
+    Exp,
+    Nbf,
+    Iat,
+    Iss,
+    Sub,
+    Typ,
+    Azp,
+    Scope,
+    Aud,
+    RealmAccess,
+    ResourceAccess,
+}
+
+/// Which known claim a member name spells (after unescaping), if any.
+fn known_claim(name: &JsonStr<'_>) -> Option<Known> {
+    let mut buf = [0u8; 16];
+    Some(match claim_name(name, &mut buf)? {
+        b"exp" => Known::Exp,
+        b"nbf" => Known::Nbf,
+        b"iat" => Known::Iat,
+        b"iss" => Known::Iss,
+        b"sub" => Known::Sub,
+        b"typ" => Known::Typ,
+        b"azp" => Known::Azp,
+        b"scope" => Known::Scope,
+        b"aud" => Known::Aud,
+        b"realm_access" => Known::RealmAccess,
+        b"resource_access" => Known::ResourceAccess,
+        _ => return None,
+    })
+}
+
 /// The members of a payload that are known claims, in document order, as the JSON
 /// validator hands them over.
 struct KnownMembers<'a> {
-    slots: [Option<(JsonStr<'a>, Value<'a>)>; KNOWN_CLAIMS],
+    slots: [Option<(Known, Value<'a>)>; KNOWN_CLAIMS],
     len: usize,
     overflow: bool,
 }
 
 impl<'a> KnownMembers<'a> {
     fn push(&mut self, name: JsonStr<'a>, value: Value<'a>) {
-        let mut buf = [0u8; 16];
-        let known = claim_name(&name, &mut buf).is_some_and(|n| {
-            matches!(
-                n,
-                b"exp"
-                    | b"nbf"
-                    | b"iat"
-                    | b"iss"
-                    | b"sub"
-                    | b"typ"
-                    | b"azp"
-                    | b"scope"
-                    | b"aud"
-                    | b"realm_access"
-                    | b"resource_access"
-            )
-        });
-        if !known {
+        let Some(known) = known_claim(&name) else {
             return;
-        }
+        };
         match self.slots.get_mut(self.len) {
             Some(slot) => {
-                *slot = Some((name, value));
+                *slot = Some((known, value));
                 self.len += 1;
             }
             None => self.overflow = true,
@@ -192,7 +210,10 @@ impl<'a> Claims<'a> {
     /// Reads the claims object, checking the JSON type of every claim this crate
     /// interprets (wrong type is `bad_json`, DESIGN §2).
     pub(crate) fn parse(obj: Object<'a>) -> Result<Claims<'a>, Error> {
-        Self::from_members(obj, obj.iter())
+        let members = obj
+            .iter()
+            .filter_map(|(name, value)| Some((known_claim(&name)?, value)));
+        Self::from_members(obj, members)
     }
 
     /// Validates `json` as an object and reads its claims in the same pass (the
@@ -217,7 +238,7 @@ impl<'a> Claims<'a> {
 
     fn from_members(
         obj: Object<'a>,
-        members: impl Iterator<Item = (JsonStr<'a>, Value<'a>)>,
+        members: impl Iterator<Item = (Known, Value<'a>)>,
     ) -> Result<Claims<'a>, Error> {
         let mut c = Claims {
             obj,
@@ -228,51 +249,43 @@ impl<'a> Claims<'a> {
             _ => Err(bad_json(msg)),
         };
         let string = |v: Value<'a>, msg: &'static str| v.as_str().ok_or_else(|| bad_json(msg));
-        for (name, value) in members {
-            let mut unescaped = [0u8; 16];
-            let Some(known) = claim_name(&name, &mut unescaped) else {
-                continue;
-            };
-            if known == b"exp" {
-                c.exp = Some(date(value, "exp is not a number in 0..=2^53")?);
-            } else if known == b"nbf" {
-                c.nbf = Some(date(value, "nbf is not a number in 0..=2^53")?);
-            } else if known == b"iat" {
-                c.iat = Some(date(value, "iat is not a number in 0..=2^53")?);
-            } else if known == b"iss" {
-                c.iss = Some(string(value, "iss is not a string")?);
-            } else if known == b"sub" {
-                c.sub = Some(string(value, "sub is not a string")?);
-            } else if known == b"typ" {
-                c.typ = Some(string(value, "typ is not a string")?);
-            } else if known == b"azp" {
-                c.azp = Some(string(value, "azp is not a string")?);
-            } else if known == b"scope" {
-                c.scope = Some(string(value, "scope is not a string")?);
-            } else if known == b"aud" {
-                c.aud = Some(match value {
-                    Value::String(s) => Audience::One(s),
-                    Value::Array(a) if a.iter().all(|v| matches!(v, Value::String(_))) => {
-                        Audience::Many(a)
-                    }
-                    _ => return Err(bad_json("aud is not a string or an array of strings")),
-                });
-            } else if known == b"realm_access" {
-                let Value::Object(o) = value else {
-                    return Err(bad_json("realm_access is not an object"));
-                };
-                c.realm_roles = roles_of(o)?;
-            } else if known == b"resource_access" {
-                let Value::Object(o) = value else {
-                    return Err(bad_json("resource_access is not an object"));
-                };
-                for (_, client) in o.iter() {
-                    let Value::Object(client) = client else {
-                        return Err(bad_json("a resource_access entry is not an object"));
-                    };
-                    roles_of(client)?;
+        for (known, value) in members {
+            match known {
+                Known::Exp => c.exp = Some(date(value, "exp is not a number in 0..=2^53")?),
+                Known::Nbf => c.nbf = Some(date(value, "nbf is not a number in 0..=2^53")?),
+                Known::Iat => c.iat = Some(date(value, "iat is not a number in 0..=2^53")?),
+                Known::Iss => c.iss = Some(string(value, "iss is not a string")?),
+                Known::Sub => c.sub = Some(string(value, "sub is not a string")?),
+                Known::Typ => c.typ = Some(string(value, "typ is not a string")?),
+                Known::Azp => c.azp = Some(string(value, "azp is not a string")?),
+                Known::Scope => c.scope = Some(string(value, "scope is not a string")?),
+                Known::Aud => {
+                    c.aud = Some(match value {
+                        Value::String(s) => Audience::One(s),
+                        Value::Array(a) if a.iter().all(|v| matches!(v, Value::String(_))) => {
+                            Audience::Many(a)
+                        }
+                        _ => return Err(bad_json("aud is not a string or an array of strings")),
+                    });
                 }
-                c.resource_access = Some(o);
+                Known::RealmAccess => {
+                    let Value::Object(o) = value else {
+                        return Err(bad_json("realm_access is not an object"));
+                    };
+                    c.realm_roles = roles_of(o)?;
+                }
+                Known::ResourceAccess => {
+                    let Value::Object(o) = value else {
+                        return Err(bad_json("resource_access is not an object"));
+                    };
+                    for (_, client) in o.iter() {
+                        let Value::Object(client) = client else {
+                            return Err(bad_json("a resource_access entry is not an object"));
+                        };
+                        roles_of(client)?;
+                    }
+                    c.resource_access = Some(o);
+                }
             }
         }
         Ok(c)
