@@ -1,7 +1,7 @@
 //! Typed, borrowed views of a token's header and claims.
 
 use crate::error::{Error, ErrorKind};
-use crate::json::{Array, JsonStr, Object, Value};
+use crate::json::{Array, JsonStr, Object, Shape, Value};
 use crate::keys::Algorithm;
 
 /// The protected header of a token, borrowed from its decoded JSON.
@@ -140,19 +140,19 @@ fn known_claim(name: &JsonStr<'_>) -> Option<Known> {
 /// The members of a payload that are known claims, in document order, as the JSON
 /// validator hands them over.
 struct KnownMembers<'a> {
-    slots: [Option<(Known, Value<'a>)>; KNOWN_CLAIMS],
+    slots: [Option<(Known, Value<'a>, Shape)>; KNOWN_CLAIMS],
     len: usize,
     overflow: bool,
 }
 
 impl<'a> KnownMembers<'a> {
-    fn push(&mut self, name: JsonStr<'a>, value: Value<'a>) {
+    fn push(&mut self, name: JsonStr<'a>, value: Value<'a>, shape: Shape) {
         let Some(known) = known_claim(&name) else {
             return;
         };
         match self.slots.get_mut(self.len) {
             Some(slot) => {
-                *slot = Some((known, value));
+                *slot = Some((known, value, shape));
                 self.len += 1;
             }
             None => self.overflow = true,
@@ -180,10 +180,15 @@ fn claim_name<'n>(name: &JsonStr<'n>, buf: &'n mut [u8; 16]) -> Option<&'n [u8]>
     buf.get(..len).filter(|n| n.len() >= 3)
 }
 
-fn roles_of(access: Object<'_>) -> Result<Option<Array<'_>>, Error> {
+/// True when `a` holds only strings; `shape` (of the claim around it) may already say.
+fn all_strings(a: Array<'_>, shape: Shape) -> bool {
+    shape.arrays_hold_only_strings() || a.iter().all(|v| matches!(v, Value::String(_)))
+}
+
+fn roles_of(access: Object<'_>, shape: Shape) -> Result<Option<Array<'_>>, Error> {
     match access.get("roles") {
         None => Ok(None),
-        Some(Value::Array(a)) if a.iter().all(|r| matches!(r, Value::String(_))) => Ok(Some(a)),
+        Some(Value::Array(a)) if all_strings(a, shape) => Ok(Some(a)),
         Some(_) => Err(bad_json("a roles claim is not an array of strings")),
     }
 }
@@ -212,7 +217,7 @@ impl<'a> Claims<'a> {
     pub(crate) fn parse(obj: Object<'a>) -> Result<Claims<'a>, Error> {
         let members = obj
             .iter()
-            .filter_map(|(name, value)| Some((known_claim(&name)?, value)));
+            .filter_map(|(name, value)| Some((known_claim(&name)?, value, Shape::UNKNOWN)));
         Self::from_members(obj, members)
     }
 
@@ -225,8 +230,10 @@ impl<'a> Claims<'a> {
             len: 0,
             overflow: false,
         };
-        let obj = Object::parse_with(json, usize::MAX, |name, value| known.push(name, value))
-            .map_err(|_| bad_json(what))?;
+        let obj = Object::parse_with(json, usize::MAX, |name, value, shape| {
+            known.push(name, value, shape);
+        })
+        .map_err(|_| bad_json(what))?;
         if known.overflow {
             // Only duplicates could overflow, and validation rejects those; stay correct
             // regardless by walking the object.
@@ -238,7 +245,7 @@ impl<'a> Claims<'a> {
 
     fn from_members(
         obj: Object<'a>,
-        members: impl Iterator<Item = (Known, Value<'a>)>,
+        members: impl Iterator<Item = (Known, Value<'a>, Shape)>,
     ) -> Result<Claims<'a>, Error> {
         let mut c = Claims {
             obj,
@@ -249,7 +256,7 @@ impl<'a> Claims<'a> {
             _ => Err(bad_json(msg)),
         };
         let string = |v: Value<'a>, msg: &'static str| v.as_str().ok_or_else(|| bad_json(msg));
-        for (known, value) in members {
+        for (known, value, shape) in members {
             match known {
                 Known::Exp => c.exp = Some(date(value, "exp is not a number in 0..=2^53")?),
                 Known::Nbf => c.nbf = Some(date(value, "nbf is not a number in 0..=2^53")?),
@@ -262,9 +269,7 @@ impl<'a> Claims<'a> {
                 Known::Aud => {
                     c.aud = Some(match value {
                         Value::String(s) => Audience::One(s),
-                        Value::Array(a) if a.iter().all(|v| matches!(v, Value::String(_))) => {
-                            Audience::Many(a)
-                        }
+                        Value::Array(a) if all_strings(a, shape) => Audience::Many(a),
                         _ => return Err(bad_json("aud is not a string or an array of strings")),
                     });
                 }
@@ -272,17 +277,23 @@ impl<'a> Claims<'a> {
                     let Value::Object(o) = value else {
                         return Err(bad_json("realm_access is not an object"));
                     };
-                    c.realm_roles = roles_of(o)?;
+                    c.realm_roles = roles_of(o, shape)?;
                 }
                 Known::ResourceAccess => {
                     let Value::Object(o) = value else {
                         return Err(bad_json("resource_access is not an object"));
                     };
-                    for (_, client) in o.iter() {
-                        let Value::Object(client) = client else {
-                            return Err(bad_json("a resource_access entry is not an object"));
-                        };
-                        roles_of(client)?;
+                    // Clients that are objects of arrays of strings cannot fail the
+                    // checks below; the validator saw that shape, so skip the walk.
+                    let clean =
+                        shape.members_are_objects_of_arrays() && shape.arrays_hold_only_strings();
+                    if !clean {
+                        for (_, client) in o.iter() {
+                            let Value::Object(client) = client else {
+                                return Err(bad_json("a resource_access entry is not an object"));
+                            };
+                            roles_of(client, shape)?;
+                        }
                     }
                     c.resource_access = Some(o);
                 }
@@ -459,6 +470,94 @@ mod tests {
                 .map_err(|_| bad_json("not an object"))
                 .and_then(Claims::parse);
             assert_eq!(format!("{one:?}"), format!("{two:?}"), "{doc}");
+        }
+    }
+
+    /// The validator's [`Shape`] lets the one-pass reader skip type walks; every shape
+    /// near the edges of what it vouches for, in every claim that uses it, and each
+    /// pair of them in both orders (a shape must not leak into the next member), gives
+    /// exactly what the walking reader gives.
+    #[test]
+    fn shape_shortcuts_agree_with_the_walk() {
+        let values = [
+            r#""s""#,
+            "1",
+            "null",
+            "[]",
+            "{}",
+            r#"["a"]"#,
+            r#"["a",1]"#,
+            r#"[1,"a"]"#,
+            r#"[["a"]]"#,
+            r#"[{"a":"b"}]"#,
+            r#"["a",[]]"#,
+            r#"["a",{}]"#,
+            r#"{"roles":["a"]}"#,
+            r#"{"roles":"a"}"#,
+            r#"{"roles":{}}"#,
+            r#"{"roles":[]}"#,
+            r#"{"roles":[1]}"#,
+            r#"{"roles":["a",["b"]]}"#,
+            r#"{"roles":["a"],"x":1}"#,
+            r#"{"x":{"roles":[1]}}"#,
+            r#"{"c":{"roles":["a"]}}"#,
+            r#"{"c":{"roles":"a"}}"#,
+            r#"{"c":{"roles":{}}}"#,
+            r#"{"c":{"roles":{"a":"b"}}}"#,
+            r#"{"c":{"roles":[1]}}"#,
+            r#"{"c":{"roles":["a"],"x":1}}"#,
+            r#"{"c":{"roles":["a"],"x":[]}}"#,
+            r#"{"c":{"x":[1]}}"#,
+            r#"{"c":[]}"#,
+            r#"{"c":"s"}"#,
+            r#"{"c":{}}"#,
+            r#"{"c":{"roles":["a"]},"d":{"roles":[{}]}}"#,
+            r#"{"c":{"roles":[["a"]]}}"#,
+            r#"{"c":{"roles":["a"]},"d":5}"#,
+            r#"{"c":{"x":{"y":[1]}}}"#,
+            r#"{"c":{"roles":["a"]},"d":{"roles":["b"],"e":{"f":1}}}"#,
+            r#"{"c":{"roles":{"roles":["a"]}}}"#,
+            r#"{"c":{"roles":[]},"roles":[1]}"#,
+        ];
+        let names = ["aud", "realm_access", "resource_access", "other"];
+        let agree = |doc: &str| {
+            let one = Claims::parse_json(doc.as_bytes(), "not an object");
+            let two = Object::parse(doc.as_bytes())
+                .map_err(|_| bad_json("not an object"))
+                .and_then(Claims::parse);
+            assert_eq!(format!("{one:?}"), format!("{two:?}"), "{doc}");
+            one.is_ok()
+        };
+        let mut accepted = 0;
+        for a in names {
+            for va in values {
+                accepted += usize::from(agree(&format!(r#"{{"{a}":{va},"exp":1}}"#)));
+                for b in names.iter().filter(|&&b| b != a) {
+                    for vb in values {
+                        agree(&format!(r#"{{"{a}":{va},"{b}":{vb}}}"#));
+                    }
+                }
+            }
+        }
+        // Both outcomes occur for every claim, so neither path is vacuous.
+        assert!(
+            accepted > values.len() && accepted < 3 * values.len(),
+            "{accepted}"
+        );
+        // The shortcut is taken, and is right, for the Keycloak shape.
+        let c = parse(r#"{"resource_access":{"p":{"roles":["r","w"]},"q":{"roles":[]}},"realm_access":{"roles":["x"]},"aud":["a","b"]}"#).unwrap();
+        assert!(
+            c.has_client_role("p", "w") && c.has_realm_role("x") && c.aud().unwrap().contains("b")
+        );
+        for bad in [
+            r#"{"resource_access":{"p":{"roles":["r",2]}}}"#,
+            r#"{"resource_access":{"p":{"roles":"r"}}}"#,
+            r#"{"resource_access":{"p":{"roles":{}}}}"#,
+            r#"{"resource_access":{"p":["r"]}}"#,
+            r#"{"realm_access":{"roles":[["x"]]}}"#,
+            r#"{"aud":["a",{}]}"#,
+        ] {
+            assert_eq!(parse(bad).unwrap_err().kind(), ErrorKind::BadJson, "{bad}");
         }
     }
 

@@ -356,10 +356,66 @@ fn member_name<'a>(
     Ok(name)
 }
 
+/// What a root member's value is made of, gathered while it is validated, so readers
+/// can skip walks that would only re-check JSON types. Each bit records a fact that
+/// was seen to fail somewhere inside the value; [`Shape::UNKNOWN`] claims nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Shape(u8);
+
+const NON_STRING_IN_ARRAY: u8 = 1;
+const NON_OBJECT_MEMBER_AT_2: u8 = 2;
+const NON_ARRAY_MEMBER_AT_3: u8 = 4;
+
+impl Shape {
+    /// Nothing verified: every reader walks.
+    pub(crate) const UNKNOWN: Shape = Shape(0xff);
+    const CLEAN: Shape = Shape(0);
+
+    /// A value (`is_string`, `is_object`, `is_array` say which kind) completed inside
+    /// the container at `depth` (the root object is depth 1; its members' children are
+    /// at depth 2).
+    #[inline]
+    fn note(&mut self, depth: usize, in_array: bool, kind: Kind) {
+        if depth < 2 {
+            return;
+        }
+        if in_array {
+            if kind != Kind::String {
+                self.0 |= NON_STRING_IN_ARRAY;
+            }
+        } else if depth == 2 {
+            if kind != Kind::Object {
+                self.0 |= NON_OBJECT_MEMBER_AT_2;
+            }
+        } else if depth == 3 && kind != Kind::Array {
+            self.0 |= NON_ARRAY_MEMBER_AT_3;
+        }
+    }
+
+    /// Every array anywhere in the value holds only strings.
+    pub(crate) fn arrays_hold_only_strings(self) -> bool {
+        self.0 & NON_STRING_IN_ARRAY == 0
+    }
+
+    /// The value's members (if it is an object) are objects whose members are arrays
+    /// (the shape of `resource_access`: client → `roles` → role names).
+    pub(crate) fn members_are_objects_of_arrays(self) -> bool {
+        self.0 & (NON_OBJECT_MEMBER_AT_2 | NON_ARRAY_MEMBER_AT_3) == 0
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    String,
+    Object,
+    Array,
+    Other,
+}
+
 /// Validates `src` as one complete, strict RFC 8259 document with at most `max_names`
 /// member names in all, and returns the root value's text (without the whitespace
 /// around it). Every member of a root object is handed to `member`, in document order,
-/// as soon as its value is complete.
+/// as soon as its value is complete, with the [`Shape`] of that value.
 ///
 /// Iterative: memory use is a fixed ~1.5 KB whatever the input, and it never allocates.
 /// Duplicate names are found by comparing hashes of the open objects' names; only an
@@ -371,7 +427,7 @@ fn member_name<'a>(
 pub(crate) fn validate_with<'a>(
     src: &'a [u8],
     max_names: usize,
-    mut member: impl FnMut(JsonStr<'a>, Value<'a>),
+    mut member: impl FnMut(JsonStr<'a>, Value<'a>, Shape),
 ) -> Result<&'a [u8], JsonError> {
     if core::str::from_utf8(src).is_err() {
         return Err(JsonError::Utf8);
@@ -388,6 +444,8 @@ pub(crate) fn validate_with<'a>(
     let mut pending: Option<JsonStr<'a>> = None;
     let mut member_start = 0usize;
     let mut root_start = 0usize;
+    // Of the root member whose value is being read.
+    let mut shape = Shape::CLEAN;
     let text = |from: usize, to: usize| src.get(from..to).unwrap_or_default();
     let container = |raw: &'a [u8], obj: bool| {
         if obj {
@@ -461,8 +519,17 @@ pub(crate) fn validate_with<'a>(
             root_start = at;
         } else if depth == 1 {
             if let Some(name) = pending.take() {
-                member(name, value);
+                member(name, value, shape);
             }
+            shape = Shape::CLEAN;
+        } else {
+            let kind = match value {
+                Value::String(_) => Kind::String,
+                Value::Object(_) => Kind::Object,
+                Value::Array(_) => Kind::Array,
+                _ => Kind::Other,
+            };
+            shape.note(depth, is_object & (1 << (depth - 1)) == 0, kind);
         }
         // A value is complete: close containers or move to the next element.
         loop {
@@ -495,8 +562,12 @@ pub(crate) fn validate_with<'a>(
             }
             if depth == 1 {
                 if let Some(name) = pending.take() {
-                    member(name, container(text(member_start, v.i), obj));
+                    member(name, container(text(member_start, v.i), obj), shape);
                 }
+                shape = Shape::CLEAN;
+            } else if depth >= 2 {
+                let kind = if obj { Kind::Object } else { Kind::Array };
+                shape.note(depth, is_object & (1 << (depth - 1)) == 0, kind);
             }
         }
     }
@@ -505,7 +576,7 @@ pub(crate) fn validate_with<'a>(
 /// [`validate_with`] without a name limit or a member reader.
 #[cfg(test)]
 pub(crate) fn validate(src: &[u8]) -> Result<(), JsonError> {
-    validate_with(src, usize::MAX, |_, _| {}).map(|_| ())
+    validate_with(src, usize::MAX, |_, _, _| {}).map(|_| ())
 }
 
 /// A cursor over text that [`validate_with`] accepted. Methods return `None` rather than
@@ -712,7 +783,7 @@ impl<'a> Object<'a> {
 
     /// As [`parse`](Self::parse), with at most `max_names` member names in all.
     pub(crate) fn parse_limited(src: &'a [u8], max_names: usize) -> Result<Self, JsonError> {
-        Self::parse_with(src, max_names, |_, _| {})
+        Self::parse_with(src, max_names, |_, _, _| {})
     }
 
     /// As [`parse_limited`](Self::parse_limited), handing each member to `member` in
@@ -720,7 +791,7 @@ impl<'a> Object<'a> {
     pub(crate) fn parse_with(
         src: &'a [u8],
         max_names: usize,
-        member: impl FnMut(JsonStr<'a>, Value<'a>),
+        member: impl FnMut(JsonStr<'a>, Value<'a>, Shape),
     ) -> Result<Self, JsonError> {
         match validate_with(src, max_names, member)? {
             raw @ [b'{', ..] => Ok(Object { raw }),
@@ -1122,9 +1193,9 @@ mod tests {
     #[test]
     fn name_limit() {
         let doc = br#"{"a":1,"b":{"c":2,"d":3}}"#;
-        assert_eq!(validate_with(doc, 4, |_, _| {}).map(|_| ()), Ok(()));
+        assert_eq!(validate_with(doc, 4, |_, _, _| {}).map(|_| ()), Ok(()));
         assert_eq!(
-            validate_with(doc, 3, |_, _| {}).map(|_| ()),
+            validate_with(doc, 3, |_, _, _| {}).map(|_| ()),
             Err(JsonError::TooManyNames)
         );
         // Names beyond the hash slots fall back to filter + exact rescan.
@@ -1175,7 +1246,7 @@ mod tests {
         ];
         for doc in docs {
             let mut handed = Vec::new();
-            let root = validate_with(doc, usize::MAX, |n, v| handed.push((n, v))).unwrap();
+            let root = validate_with(doc, usize::MAX, |n, v, _| handed.push((n, v))).unwrap();
             assert_eq!(root, doc.trim_ascii(), "{}", String::from_utf8_lossy(doc));
             let walked: Vec<_> = match Object::parse(doc) {
                 Ok(o) => o.iter().collect(),

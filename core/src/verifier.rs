@@ -158,7 +158,7 @@ impl<'a> HeaderFields<'a> {
 /// Step 3: the header as a strict JSON object, and the members steps 4 and 5 need.
 fn header_with_fields(bytes: &[u8]) -> Result<(Object<'_>, HeaderFields<'_>), Error> {
     let mut fields = HeaderFields::default();
-    let obj = Object::parse_with(bytes, MAX_HEADER_NAMES, |name, value| {
+    let obj = Object::parse_with(bytes, MAX_HEADER_NAMES, |name, value, _| {
         fields.see(name, value);
     })
     .map_err(header_error)?;
