@@ -289,6 +289,8 @@ impl NameSet {
     }
 
     /// Records `name` (its text starts at `key_start`) in the object at `level`.
+    // Inlined on 64-bit hosts (one call per member name), out of line on microcontrollers.
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
     fn insert(
         &mut self,
         src: &[u8],
@@ -314,17 +316,8 @@ impl NameSet {
                     .is_some_and(|hs| hs.contains(&h)));
         l.filter |= bit;
         if maybe {
-            // Only an equal hash (or a saturated filter) gets here: compare exactly.
             let obj_start = l.start as usize;
-            let before = src.get(obj_start..key_start).ok_or(JsonError::Syntax)?;
-            let members = Members {
-                cur: Cursor { b: before, i: 0 },
-            };
-            for (prev, _) in members {
-                if prev.eq_json_str(name) {
-                    return Err(JsonError::Duplicate);
-                }
-            }
+            rescan(src, obj_start, key_start, name)?;
         }
         match self.hashes.get_mut(self.len) {
             Some(slot) => {
@@ -335,6 +328,29 @@ impl NameSet {
         }
         Ok(())
     }
+}
+
+/// The exact duplicate check behind an equal name hash (or a saturated filter): is
+/// `name` among the earlier names of the object whose text starts at `obj_start`?
+/// Rare, so kept out of the inlined fast path.
+#[cold]
+#[inline(never)]
+fn rescan(
+    src: &[u8],
+    obj_start: usize,
+    key_start: usize,
+    name: &JsonStr<'_>,
+) -> Result<(), JsonError> {
+    let before = src.get(obj_start..key_start).ok_or(JsonError::Syntax)?;
+    let members = Members {
+        cur: Cursor { b: before, i: 0 },
+    };
+    for (prev, _) in members {
+        if prev.eq_json_str(name) {
+            return Err(JsonError::Duplicate);
+        }
+    }
+    Ok(())
 }
 
 /// `"name" :` of a member of the innermost object, recorded for duplicate detection.
