@@ -443,7 +443,7 @@ enum Kind {
 pub(crate) fn validate_with<'a>(
     src: &'a [u8],
     max_names: usize,
-    mut member: impl FnMut(JsonStr<'a>, Value<'a>, Shape),
+    member: &mut dyn FnMut(JsonStr<'a>, Value<'a>, Shape),
 ) -> Result<&'a [u8], JsonError> {
     if core::str::from_utf8(src).is_err() {
         return Err(JsonError::Utf8);
@@ -592,7 +592,7 @@ pub(crate) fn validate_with<'a>(
 /// [`validate_with`] without a name limit or a member reader.
 #[cfg(test)]
 pub(crate) fn validate(src: &[u8]) -> Result<(), JsonError> {
-    validate_with(src, usize::MAX, |_, _, _| {}).map(|_| ())
+    validate_with(src, usize::MAX, &mut |_, _, _| {}).map(|_| ())
 }
 
 /// A cursor over text that [`validate_with`] accepted. Methods return `None` rather than
@@ -807,9 +807,9 @@ impl<'a> Object<'a> {
     pub(crate) fn parse_with(
         src: &'a [u8],
         max_names: usize,
-        member: impl FnMut(JsonStr<'a>, Value<'a>, Shape),
+        mut member: impl FnMut(JsonStr<'a>, Value<'a>, Shape),
     ) -> Result<Self, JsonError> {
-        match validate_with(src, max_names, member)? {
+        match validate_with(src, max_names, &mut member)? {
             raw @ [b'{', ..] => Ok(Object { raw }),
             _ => Err(JsonError::Syntax),
         }
@@ -1209,9 +1209,9 @@ mod tests {
     #[test]
     fn name_limit() {
         let doc = br#"{"a":1,"b":{"c":2,"d":3}}"#;
-        assert_eq!(validate_with(doc, 4, |_, _, _| {}).map(|_| ()), Ok(()));
+        assert_eq!(validate_with(doc, 4, &mut |_, _, _| {}).map(|_| ()), Ok(()));
         assert_eq!(
-            validate_with(doc, 3, |_, _, _| {}).map(|_| ()),
+            validate_with(doc, 3, &mut |_, _, _| {}).map(|_| ()),
             Err(JsonError::TooManyNames)
         );
         // Names beyond the hash slots fall back to filter + exact rescan.
@@ -1262,7 +1262,7 @@ mod tests {
         ];
         for doc in docs {
             let mut handed = Vec::new();
-            let root = validate_with(doc, usize::MAX, |n, v, _| handed.push((n, v))).unwrap();
+            let root = validate_with(doc, usize::MAX, &mut |n, v, _| handed.push((n, v))).unwrap();
             assert_eq!(root, doc.trim_ascii(), "{}", String::from_utf8_lossy(doc));
             let walked: Vec<_> = match Object::parse(doc) {
                 Ok(o) => o.iter().collect(),
