@@ -170,7 +170,7 @@ impl<'a> Validator<'a> {
         loop {
             // Runs of plain bytes are most of every document: skip them in one go.
             let rest = self.b.get(self.i..).unwrap_or_default();
-            let plain = crate::swar::plain_string_run(rest);
+            let plain = crate::swar::plain_ascii_run(rest);
             if hash {
                 rest.iter().take(plain).for_each(|&c| h.push(c));
             }
@@ -216,6 +216,21 @@ impl<'a> Validator<'a> {
                 }
                 // Raw control characters must be escaped (RFC 8259 §7).
                 0x00..=0x1f => return Err(JsonError::Syntax),
+                0x80..=0xff => {
+                    // A run of non-ASCII bytes: UTF-8 sequences are made of such bytes
+                    // only, so the document is UTF-8 exactly when every such run is.
+                    let from = self.i - 1;
+                    let tail = self.b.get(from..).unwrap_or_default();
+                    let len = tail.iter().take_while(|&&b| b >= 0x80).count();
+                    let run = tail.get(..len).unwrap_or_default();
+                    if core::str::from_utf8(run).is_err() {
+                        return Err(JsonError::Utf8);
+                    }
+                    if hash {
+                        run.iter().for_each(|&b| h.push(b));
+                    }
+                    self.i = from + len;
+                }
                 _ => h.push(c),
             }
         }
@@ -445,9 +460,24 @@ pub(crate) fn validate_with<'a>(
     max_names: usize,
     member: &mut dyn FnMut(JsonStr<'a>, Value<'a>, Shape),
 ) -> Result<&'a [u8], JsonError> {
-    if core::str::from_utf8(src).is_err() {
-        return Err(JsonError::Utf8);
-    }
+    // UTF-8 is checked where non-ASCII bytes occur: inside strings run by run, and
+    // anywhere else the grammar refuses them. A document that is not UTF-8 at all is
+    // reported as such whatever else is wrong with it, as a whole-document check first
+    // would (errors only: valid documents never pay for that check).
+    validate_grammar(src, max_names, member).map_err(|e| {
+        if e != JsonError::Utf8 && core::str::from_utf8(src).is_err() {
+            JsonError::Utf8
+        } else {
+            e
+        }
+    })
+}
+
+fn validate_grammar<'a>(
+    src: &'a [u8],
+    max_names: usize,
+    member: &mut dyn FnMut(JsonStr<'a>, Value<'a>, Shape),
+) -> Result<&'a [u8], JsonError> {
     // Offsets are kept as u32; no document we read comes anywhere near this.
     if u32::try_from(src.len()).is_err() {
         return Err(JsonError::Syntax);
@@ -1173,6 +1203,73 @@ mod tests {
         }
         assert_eq!(validate(&[b'"', 0xff, b'"']), Err(JsonError::Utf8));
         assert_eq!(validate(&[b'"', 0xc0, 0xaf, b'"']), Err(JsonError::Utf8));
+    }
+
+    /// UTF-8 is checked run by run inside strings; the verdict must be exactly that of
+    /// checking the whole document first, for every placement of every kind of byte.
+    #[test]
+    fn utf8_checked_in_place_matches_a_whole_document_check() {
+        let reference = |doc: &[u8]| {
+            if core::str::from_utf8(doc).is_err() {
+                return Err(JsonError::Utf8);
+            }
+            validate(doc)
+        };
+        let sequences: [&[u8]; 14] = [
+            "é".as_bytes(),
+            "€".as_bytes(),
+            "😀".as_bytes(),
+            "\u{ffff}".as_bytes(),
+            b"\xc3",             // truncated
+            b"\x80",             // lone continuation
+            b"\xc0\xaf",         // overlong
+            b"\xe0\x80\xaf",     // overlong
+            b"\xed\xa0\x80",     // encoded surrogate
+            b"\xf4\x90\x80\x80", // above U+10FFFF
+            b"\xf0\x9f\x98",     // truncated 4-byte
+            b"\xc3\xa9\xa9",     // one continuation too many
+            b"\xff",
+            b"\xc3\xa9\xe2\x82\xac",
+        ];
+        let shapes: [&str; 8] = [
+            r#"{"X":1}"#,
+            r#"{"aX":"bX"}"#,
+            r#"{"a":"X","b":"X\n"}"#,
+            r#"["X",1]"#,
+            r#"{"a":1X}"#,
+            r#"X{"a":1}"#,
+            r#"{"a":"X"} x"#,
+            r#"{"a":"X","a":"X"}"#,
+        ];
+        for shape in shapes {
+            for seq in sequences {
+                for twice in [false, true] {
+                    let mut doc = Vec::new();
+                    for (i, part) in shape.split('X').enumerate() {
+                        if i > 0 {
+                            doc.extend_from_slice(seq);
+                            if twice {
+                                doc.extend_from_slice(seq);
+                            }
+                        }
+                        doc.extend_from_slice(part.as_bytes());
+                    }
+                    let got = validate(&doc);
+                    assert_eq!(got, reference(&doc), "{doc:?}");
+                    if core::str::from_utf8(&doc).is_ok() {
+                        // Valid text: the verdict is the shape's, whatever the letters.
+                        let want = match shape {
+                            r#"{"a":1X}"# | r#"X{"a":1}"# | r#"{"a":"X"} x"# => {
+                                Err(JsonError::Syntax)
+                            }
+                            r#"{"a":"X","a":"X"}"# => Err(JsonError::Duplicate),
+                            _ => Ok(()),
+                        };
+                        assert_eq!(got, want, "{doc:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

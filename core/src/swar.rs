@@ -21,15 +21,31 @@ pub(crate) fn any_equal(x: u64, b: u8) -> u64 {
     any_below(x ^ ONES.wrapping_mul(u64::from(b)), 1)
 }
 
-/// Length of the run of bytes at the front of `s` that are neither `"` nor `\` nor a
+/// Length of the run of bytes at the front of `s` that are neither `"` nor `\\` nor a
 /// control character: the plain content of a JSON string.
 #[inline]
 pub(crate) fn plain_string_run(s: &[u8]) -> usize {
+    run::<false>(s)
+}
+
+/// As [`plain_string_run`], also stopping at non-ASCII bytes (the validator checks
+/// UTF-8 where it meets them, instead of over the whole document first).
+#[inline]
+pub(crate) fn plain_ascii_run(s: &[u8]) -> usize {
+    run::<true>(s)
+}
+
+#[inline]
+fn run<const ASCII: bool>(s: &[u8]) -> usize {
+    let stop = |c: u8| c == b'"' || c == b'\\' || c < 0x20 || (ASCII && c >= 0x80);
     let mut words = s.chunks_exact(8);
     let mut at = 0usize;
     for word in &mut words {
         let x = u64::from_le_bytes(word.try_into().unwrap_or_default());
-        let hits = any_equal(x, b'"') | any_equal(x, b'\\') | any_below(x, 0x20);
+        let mut hits = any_equal(x, b'"') | any_equal(x, b'\\') | any_below(x, 0x20);
+        if ASCII {
+            hits |= x & HIGHS;
+        }
         if hits != 0 {
             // Little-endian load: the lowest set bit is the first matching byte.
             return at + (hits.trailing_zeros() / 8) as usize;
@@ -39,7 +55,7 @@ pub(crate) fn plain_string_run(s: &[u8]) -> usize {
     at + words
         .remainder()
         .iter()
-        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .position(|&c| stop(c))
         .unwrap_or(words.remainder().len())
 }
 
@@ -102,6 +118,11 @@ mod tests {
                 s[at] = (state >> 32) as u8;
             }
             assert_eq!(plain_string_run(&s), naive(&s), "{s:?}");
+            let ascii = s
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20 || c >= 0x80)
+                .unwrap_or(s.len());
+            assert_eq!(plain_ascii_run(&s), ascii, "{s:?}");
         }
     }
 }
