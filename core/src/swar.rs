@@ -120,7 +120,7 @@ mod tests {
             assert_eq!(plain_string_run(&s), naive(&s), "{s:?}");
             let ascii = s
                 .iter()
-                .position(|&c| c == b'"' || c == b'\\' || c < 0x20 || c >= 0x80)
+                .position(|&c| c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c))
                 .unwrap_or(s.len());
             assert_eq!(plain_ascii_run(&s), ascii, "{s:?}");
         }
