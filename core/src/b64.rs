@@ -88,57 +88,90 @@ fn quad_shifted(c0: u8, c1: u8, c2: u8, c3: u8) -> u32 {
     at(t0, c0) | at(t1, c1) | at(t2, c2) | at(t3, c3)
 }
 
-/// Decodes every 8-character chunk of `octs` into the 6-byte chunks of `sixes`
-/// (pre-shifted tables); false if any character was invalid. Leaves the remainders.
+/// Decodes one 8-character chunk into 6 bytes (pre-shifted tables); false if a
+/// character is not base64url (`dst` then holds garbage).
 #[cfg(any(test, target_pointer_width = "64"))]
-fn octets_shifted(
-    octs: &mut core::slice::ChunksExact<'_, u8>,
-    sixes: &mut core::slice::ChunksExactMut<'_, u8>,
-) -> bool {
-    let mut seen = 0u32;
-    for (oct, dst) in octs.zip(sixes) {
-        if let &[c0, c1, c2, c3, c4, c5, c6, c7] = oct {
-            let hi = quad_shifted(c0, c1, c2, c3);
-            let lo = quad_shifted(c4, c5, c6, c7);
-            seen |= hi | lo;
-            let n = (u64::from(hi) << 24) | u64::from(lo);
-            // Both sides are six bytes long: chunks_exact_mut(6) and bytes 2..8 of a u64.
-            if let Some(bytes) = n.to_be_bytes().get(2..) {
-                dst.copy_from_slice(bytes);
-            }
-        }
+#[inline]
+fn octet_shifted(oct: &[u8], dst: &mut [u8]) -> bool {
+    let &[c0, c1, c2, c3, c4, c5, c6, c7] = oct else {
+        return false;
+    };
+    let hi = quad_shifted(c0, c1, c2, c3);
+    let lo = quad_shifted(c4, c5, c6, c7);
+    let n = (u64::from(hi) << 24) | u64::from(lo);
+    // Both sides are six bytes long: chunks_exact_mut(6) and bytes 2..8 of a u64.
+    if let Some(bytes) = n.to_be_bytes().get(2..) {
+        dst.copy_from_slice(bytes);
     }
-    seen & SHIFTED_INVALID == 0
+    (hi | lo) & SHIFTED_INVALID == 0
 }
 
-/// As [`octets_shifted`], with the 256-byte table.
+/// As [`octet_shifted`], with the 256-byte table.
 #[cfg(any(test, not(target_pointer_width = "64")))]
-fn octets_plain(
-    octs: &mut core::slice::ChunksExact<'_, u8>,
-    sixes: &mut core::slice::ChunksExactMut<'_, u8>,
-) -> bool {
-    let mut seen = 0u32;
-    for (oct, dst) in octs.zip(sixes) {
-        if let &[c0, c1, c2, c3, c4, c5, c6, c7] = oct {
-            let (v0, v1, v2, v3) = (val(c0), val(c1), val(c2), val(c3));
-            let (v4, v5, v6, v7) = (val(c4), val(c5), val(c6), val(c7));
-            seen |= v0 | v1 | v2 | v3 | v4 | v5 | v6 | v7;
-            let hi = (v0 << 18) | (v1 << 12) | (v2 << 6) | v3;
-            let lo = (v4 << 18) | (v5 << 12) | (v6 << 6) | v7;
-            let n = (u64::from(hi) << 24) | u64::from(lo);
-            // Both sides are six bytes long: chunks_exact_mut(6) and bytes 2..8 of a u64.
-            if let Some(bytes) = n.to_be_bytes().get(2..) {
-                dst.copy_from_slice(bytes);
-            }
-        }
+#[inline]
+fn octet_plain(oct: &[u8], dst: &mut [u8]) -> bool {
+    let &[c0, c1, c2, c3, c4, c5, c6, c7] = oct else {
+        return false;
+    };
+    let (v0, v1, v2, v3) = (val(c0), val(c1), val(c2), val(c3));
+    let (v4, v5, v6, v7) = (val(c4), val(c5), val(c6), val(c7));
+    let seen = v0 | v1 | v2 | v3 | v4 | v5 | v6 | v7;
+    let hi = (v0 << 18) | (v1 << 12) | (v2 << 6) | v3;
+    let lo = (v4 << 18) | (v5 << 12) | (v6 << 6) | v7;
+    let n = (u64::from(hi) << 24) | u64::from(lo);
+    if let Some(bytes) = n.to_be_bytes().get(2..) {
+        dst.copy_from_slice(bytes);
     }
     seen & u32::from(INVALID) == 0
 }
 
 #[cfg(not(target_pointer_width = "64"))]
-use octets_plain as octets;
+use octet_plain as octet;
 #[cfg(target_pointer_width = "64")]
-use octets_shifted as octets;
+use octet_shifted as octet;
+
+/// Decodes every 8-character chunk of `octs` into the 6-byte chunks of `sixes`; false
+/// if any character was invalid. Leaves the remainders.
+fn octets(
+    octs: &mut core::slice::ChunksExact<'_, u8>,
+    sixes: &mut core::slice::ChunksExactMut<'_, u8>,
+) -> bool {
+    let mut ok = true;
+    for (oct, dst) in octs.zip(sixes) {
+        ok &= octet(oct, dst);
+    }
+    ok
+}
+
+/// Decodes the canonical base64url segment at the front of `src` (it ends at the first
+/// `.` or at the end of `src`) into the front of `out`, and returns its length in
+/// characters and the number of bytes written. `None` when a character before that end
+/// is neither base64url nor `.`, when the segment is not canonical, or when `out` is
+/// too small. A token's segments decode in one pass this way, with no separate search
+/// for the dots.
+pub(crate) fn decode_segment(src: &[u8], out: &mut [u8]) -> Option<(usize, usize)> {
+    let (mut done, mut written) = (0usize, 0usize);
+    let mut octs = src.chunks_exact(8);
+    let mut sixes = out.chunks_exact_mut(6);
+    // Whole octets while they are pure base64url; the first other one holds the end.
+    for (oct, dst) in (&mut octs).zip(&mut sixes) {
+        if !octet(oct, dst) {
+            break;
+        }
+        done += 8;
+        written += 6;
+    }
+    let rest = src.get(done..)?;
+    let end = rest
+        .iter()
+        .position(|&c| val(c) & u32::from(INVALID) != 0)
+        .unwrap_or(rest.len());
+    if rest.get(end).is_some_and(|&c| c != b'.') {
+        return None;
+    }
+    let tail = decode(rest.get(..end)?, out.get_mut(written..)?)?.len();
+    Some((done + end, written + tail))
+}
 
 /// Decodes canonical unpadded base64url `src` into the front of `out`: no padding, no
 /// whitespace, only `A-Z a-z 0-9 - _`, and the unused bits of the last character zero.
@@ -275,7 +308,7 @@ mod tests {
         }
     }
 
-    /// Both octet loops (the host uses one, 32-bit targets the other) agree with each
+    /// Both octet decoders (the host uses one, 32-bit targets the other) agree with each
     /// other and with base64ct for every byte value at every place of an octet.
     #[test]
     fn both_octet_loops_agree_on_every_byte_at_every_place() {
@@ -284,18 +317,16 @@ mod tests {
             for byte in 0..=255u8 {
                 let mut src = valid.to_vec();
                 src[place] = byte;
-                let run = |f: fn(
-                    &mut core::slice::ChunksExact<'_, u8>,
-                    &mut core::slice::ChunksExactMut<'_, u8>,
-                ) -> bool| {
+                let run = |f: fn(&[u8], &mut [u8]) -> bool| {
                     let mut out = [0u8; 18];
-                    let mut octs = src.chunks_exact(8);
-                    let mut sixes = out.chunks_exact_mut(6);
-                    let ok = f(&mut octs, &mut sixes);
+                    let mut ok = true;
+                    for (oct, dst) in src.chunks_exact(8).zip(out.chunks_exact_mut(6)) {
+                        ok &= f(oct, dst);
+                    }
                     (ok, out)
                 };
-                let (ok_s, out_s) = run(octets_shifted);
-                let (ok_p, out_p) = run(octets_plain);
+                let (ok_s, out_s) = run(octet_shifted);
+                let (ok_p, out_p) = run(octet_plain);
                 assert_eq!(ok_s, ok_p, "byte {byte:#x} at {place}");
                 assert_eq!(ok_s, reference(&src).is_some(), "byte {byte:#x} at {place}");
                 if ok_s {
@@ -304,6 +335,39 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A segment ends at the first dot or at the end; everything else that is not
+    /// base64url, and every non-canonical segment, is refused; the bytes are those of
+    /// `decode` over exactly the segment. Every cut of random encodings, with a dot or a
+    /// stray byte at every place.
+    #[test]
+    fn segments_decode_like_the_slice_before_the_dot() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..3_000 {
+            let len = (next() % 60) as usize;
+            let bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            let mut text = Base64UrlUnpadded::encode_string(&bytes).into_bytes();
+            text.extend_from_slice(b"eyJhbGciOiJSUzI1NiJ9");
+            let at = (next() as usize) % (text.len() + 1);
+            let stray = [b'.', b'.', b' ', b'=', b'+', 0x80, b'A'][(next() % 7) as usize];
+            text.insert(at, stray);
+            let end = text.iter().position(|&c| c == b'.').unwrap_or(text.len());
+            let want = reference(&text[..end]).map(|d| (end, d));
+            let mut out = vec![0u8; text.len()];
+            let got = decode_segment(&text, &mut out).map(|(n, w)| (n, out[..w].to_vec()));
+            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&text));
+        }
+        let mut small = [0u8; 5];
+        assert_eq!(decode_segment(b"eyJhbGci.x", &mut small), None);
+        assert_eq!(decode_segment(b".x", &mut small), Some((0, 0)));
+        assert_eq!(decode_segment(b"", &mut small), Some((0, 0)));
     }
 
     #[test]

@@ -86,6 +86,66 @@ fn classify(b: u8, at: usize, dots: &mut [usize; 2], found: &mut usize) -> Resul
     Ok(())
 }
 
+/// Step 2's result: where each segment's bytes were decoded in the caller's buffer.
+/// A segment that does not decode keeps its error, reported at the step that uses the
+/// segment (3, 6 or 7), so the categories come out in DESIGN §3's order.
+#[derive(Debug)]
+struct Parts {
+    /// Length of `header.payload`, the octets the signature covers.
+    signing_input: usize,
+    header: Result<(usize, usize), Error>,
+    signature: Result<(usize, usize), Error>,
+    payload: Result<(usize, usize), Error>,
+}
+
+/// Splits `token` and decodes all three segments into `buf` (which holds at least
+/// `token.len()` bytes, more than the three decode to together).
+fn parts(token: &[u8], buf: &mut [u8]) -> Result<Parts, Error> {
+    match parts_in_one_pass(token, buf) {
+        Some(parts) => Ok(parts),
+        None => parts_step_by_step(token, buf),
+    }
+}
+
+/// Anything unusual: split first (its errors come first), then decode each segment.
+fn parts_step_by_step(token: &[u8], buf: &mut [u8]) -> Result<Parts, Error> {
+    let seg = split(token)?;
+    let mut at = 0usize;
+    let mut decode = |segment: &[u8], what: &'static str| {
+        let out = buf.get_mut(at..).unwrap_or_default();
+        let decoded = decode_b64(segment, out, what).map(|b| (at, at + b.len()));
+        at += decoded_len(segment);
+        decoded
+    };
+    Ok(Parts {
+        signing_input: seg.signing_input.len(),
+        header: decode(seg.header, "the header is not canonical base64url"),
+        signature: decode(seg.signature, "the signature is not canonical base64url"),
+        payload: decode(seg.payload, "the payload is not canonical base64url"),
+    })
+}
+
+/// The common case in a single pass: three non-empty segments of canonical base64url
+/// separated by two dots, decoded while the dots are found (no separate split scan).
+/// `None` for anything else (whitespace, other bytes, another dot count, an empty or
+/// non-canonical segment): [`parts`] then takes the step-by-step road, which reports it.
+fn parts_in_one_pass(token: &[u8], buf: &mut [u8]) -> Option<Parts> {
+    let (hc, hw) = b64::decode_segment(token, buf)?;
+    let after_header = token.get(hc + 1..)?;
+    let (pc, pw) = b64::decode_segment(after_header, buf.get_mut(hw..)?)?;
+    let after_payload = after_header.get(pc + 1..)?;
+    let (sc, sw) = b64::decode_segment(after_payload, buf.get_mut(hw + pw..)?)?;
+    if hc == 0 || pc == 0 || sc == 0 || sc != after_payload.len() {
+        return None;
+    }
+    Some(Parts {
+        signing_input: hc + 1 + pc,
+        header: Ok((0, hw)),
+        payload: Ok((hw, hw + pw)),
+        signature: Ok((hw + pw, hw + pw + sw)),
+    })
+}
+
 /// Canonical unpadded base64url into the front of `out`.
 pub(crate) fn decode_b64<'o>(
     segment: &[u8],
@@ -433,31 +493,30 @@ impl Verifier {
                 "the verify buffer is smaller than the token",
             ));
         }
-        // 2. split
-        let seg = split(token)?;
+        // 2. split (and the base64url of all three segments, see `parts`)
+        let parts = parts(token, buf)?;
+        let buf: &'b [u8] = buf;
+        let bytes = |at: Result<(usize, usize), Error>| {
+            at.map(|(from, to)| buf.get(from..to).unwrap_or_default())
+        };
         // 3. header
-        let (hbuf, rest) = buf.split_at_mut(decoded_len(seg.header));
-        let header_bytes = decode_b64(seg.header, hbuf, "the header is not canonical base64url")?;
+        let header_bytes = bytes(parts.header)?;
         let (header, fields) = header_with_fields(header_bytes)?;
         // 4. header policy
         let alg = header_policy(&fields, &self.policy.algorithms)?;
         // 5. key
         let (set, key) = self.select_key(fields.kid, alg)?;
         // 6. signature
-        let sig = decode_b64(
-            seg.signature,
-            rest,
-            "the signature is not canonical base64url",
-        )?;
-        if !key.verify(alg, seg.signing_input, sig) {
+        let sig = bytes(parts.signature)?;
+        let signing_input = token.get(..parts.signing_input).unwrap_or_default();
+        if !key.verify(alg, signing_input, sig) {
             return Err(Error::new(
                 ErrorKind::BadSignature,
                 "the signature does not verify",
             ));
         }
         // 7. payload
-        let payload_bytes =
-            decode_b64(seg.payload, rest, "the payload is not canonical base64url")?;
+        let payload_bytes = bytes(parts.payload)?;
         let claims = Claims::parse_json(payload_bytes, "the payload is not a JSON object")?;
         // 8. claims
         self.check_claims_with_key(&claims, now, Some(set))?;
@@ -729,4 +788,83 @@ pub fn decode_unverified<'b>(token: &[u8], buf: &'b mut [u8]) -> Result<Unverifi
     let payload = decode_b64(seg.payload, rest, "the payload is not canonical base64url")?;
     let payload = json_object(payload, "the payload is not a JSON object")?;
     Ok(Unverified { header, payload })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use alloc::format;
+
+    /// Whenever the one-pass split + decode accepts a token, the step-by-step road
+    /// gives the same parts and bytes; when it declines, that road decides. Mutations
+    /// of a real token: every kind of stray byte (dot, whitespace, padding, other
+    /// alphabets, non-ASCII) at random places, cuts, and doubled or missing dots.
+    #[test]
+    fn one_pass_parts_are_the_step_by_step_parts() {
+        let token = include_str!("../../examples/keycloak/token.jwt")
+            .trim()
+            .as_bytes();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let strays = [
+            b'.', b'.', b' ', b'\t', b'\n', b'=', b'+', b'/', 0x80, b'A', b'-', b'_',
+        ];
+        let (mut fast, mut slow) = (0, 0);
+        for round in 0..4_000 {
+            let mut t = token.to_vec();
+            for _ in 0..=(round % 3) {
+                let at = (next() as usize) % (t.len() + 1);
+                match next() % 4 {
+                    0 if !t.is_empty() => t.truncate(at.min(t.len())),
+                    1 if at < t.len() => {
+                        t.remove(at);
+                    }
+                    _ => t.insert(at, strays[(next() as usize) % strays.len()]),
+                }
+            }
+            if round % 50 == 0 {
+                t = token.to_vec();
+            }
+            let mut a = alloc::vec![0u8; t.len()];
+            let mut b = alloc::vec![0u8; t.len()];
+            let step = parts_step_by_step(&t, &mut b);
+            match parts_in_one_pass(&t, &mut a) {
+                Some(one) => {
+                    fast += 1;
+                    let step = step.as_ref().unwrap();
+                    assert_eq!(one.signing_input, step.signing_input);
+                    for (x, y) in [
+                        (&one.header, &step.header),
+                        (&one.payload, &step.payload),
+                        (&one.signature, &step.signature),
+                    ] {
+                        let (x, y) = (x.as_ref().unwrap(), y.as_ref().unwrap());
+                        assert_eq!(a[x.0..x.1], b[y.0..y.1]);
+                    }
+                }
+                None => {
+                    slow += 1;
+                    // Declined only when some step would report an error.
+                    let any_error = match &step {
+                        Err(_) => true,
+                        Ok(p) => p.header.is_err() || p.payload.is_err() || p.signature.is_err(),
+                    };
+                    assert!(any_error, "{:?}", core::str::from_utf8(&t));
+                }
+            }
+            // `parts` is one of the two, whichever applies.
+            let mut c = alloc::vec![0u8; t.len()];
+            assert_eq!(
+                format!("{:?}", parts(&t, &mut c).map(|p| p.signing_input)),
+                format!("{:?}", step.as_ref().map(|p| p.signing_input))
+            );
+        }
+        assert!(fast > 100 && slow > 1_000, "{fast} {slow}");
+    }
 }
