@@ -48,22 +48,96 @@ fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-/// FNV-1a, only used to skip most duplicate-name rescans; equality is always exact.
-#[derive(Clone, Copy)]
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
+/// Hash of a member name's unescaped UTF-8 bytes, only used to skip most duplicate-name
+/// rescans (equality is always exact). Eight bytes per multiply: plain names (nearly
+/// all) are read straight from the text as whole words; escaped ones are unescaped and
+/// streamed through [`NameHash`], which computes the same function.
+fn name_hash(name: &JsonStr<'_>) -> u32 {
+    if name.escaped {
+        let mut h = NameHash::default();
+        name.bytes().for_each(|b| h.push(b));
+        return h.finish();
     }
-    fn push(&mut self, b: u8) {
-        self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    fn push_char(&mut self, c: char) {
-        let mut buf = [0u8; 4];
-        for &b in c.encode_utf8(&mut buf).as_bytes() {
-            self.push(b);
+    let raw = name.raw;
+    let n = raw.len();
+    let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or_default());
+    let mut h = HASH_SEED;
+    if n < 8 {
+        // Zero-padded: two overlapping loads cover 4..=7 bytes, OR-ing the shared ones.
+        let w = if n >= 4 {
+            let lo = u32::from_le_bytes(
+                raw.get(..4)
+                    .and_then(|b| b.try_into().ok())
+                    .unwrap_or_default(),
+            );
+            let hi = u32::from_le_bytes(
+                raw.get(n - 4..)
+                    .and_then(|b| b.try_into().ok())
+                    .unwrap_or_default(),
+            );
+            u64::from(lo) | (u64::from(hi) << (8 * (n - 4)))
+        } else {
+            raw.iter().rev().fold(0u64, |w, &b| (w << 8) | u64::from(b))
+        };
+        h = hash_mix(h, w);
+    } else {
+        let mut words = raw.chunks_exact(8);
+        for w in &mut words {
+            h = hash_mix(h, word(w));
         }
+        if !words.remainder().is_empty() {
+            // The last eight bytes, overlapping the last whole word.
+            h = hash_mix(h, word(raw.get(n - 8..).unwrap_or_default()));
+        }
+    }
+    hash_finish(h, n)
+}
+
+const HASH_SEED: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn hash_mix(h: u64, w: u64) -> u64 {
+    (h ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(31)
+}
+
+fn hash_finish(h: u64, len: usize) -> u32 {
+    let h = hash_mix(h, len as u64);
+    (h ^ (h >> 32)) as u32
+}
+
+/// [`name_hash`] over bytes arriving one at a time (escaped names).
+#[derive(Default)]
+struct NameHash {
+    h: u64,
+    /// The last (up to) eight bytes, little-endian: byte `len - 1` is the highest.
+    last: u64,
+    len: usize,
+}
+
+impl NameHash {
+    fn push(&mut self, b: u8) {
+        if self.len == 0 {
+            self.h = HASH_SEED;
+        }
+        self.last = (self.last >> 8) | (u64::from(b) << 56);
+        self.len += 1;
+        if self.len % 8 == 0 {
+            self.h = hash_mix(self.h, self.last);
+        }
+    }
+
+    fn finish(self) -> u32 {
+        let mut h = if self.len == 0 { HASH_SEED } else { self.h };
+        if self.len < 8 {
+            // Shift the bytes down to a zero-padded word (nothing for an empty name).
+            let w = self
+                .last
+                .checked_shr(8 * (8 - self.len as u32))
+                .unwrap_or(0);
+            h = hash_mix(h, w);
+        } else if self.len % 8 != 0 {
+            h = hash_mix(h, self.last);
+        }
+        hash_finish(h, self.len)
     }
 }
 
@@ -156,40 +230,27 @@ impl<'a> Validator<'a> {
         Ok(v)
     }
 
-    /// Validates a string starting at the opening quote. Returns the raw contents and,
-    /// for member names (`hash`), the hash of the unescaped UTF-8 bytes.
-    // Inlined into its two callers on 64-bit hosts: each copy specialises on `hash`,
-    // and the call and its returned tuple cost ~90 instructions per string, about 6 %
-    // of a verification's non-RSA work. Microcontrollers keep one copy (flash).
+    /// Validates a string starting at the opening quote and returns its raw contents.
+    // Inlined into its two callers on 64-bit hosts: the call and its returned value
+    // cost ~90 instructions per string, about 6 % of a verification's non-RSA work.
+    // Microcontrollers keep one copy (flash).
     #[cfg_attr(target_pointer_width = "64", inline(always))]
-    fn string(&mut self, hash: bool) -> Result<(JsonStr<'a>, Fnv), JsonError> {
+    fn string(&mut self) -> Result<JsonStr<'a>, JsonError> {
         self.expect(b'"')?;
         let start = self.i;
-        let mut h = Fnv::new();
         let mut escaped = false;
         loop {
             // Runs of plain bytes are most of every document: skip them in one go.
             let rest = self.b.get(self.i..).unwrap_or_default();
-            let plain = crate::swar::plain_ascii_run(rest);
-            if hash {
-                rest.iter().take(plain).for_each(|&c| h.push(c));
-            }
-            self.i += plain;
+            self.i += crate::swar::plain_ascii_run(rest);
             let c = self.bump().ok_or(JsonError::Syntax)?;
             match c {
                 b'"' => break,
                 b'\\' => {
                     escaped = true;
                     let e = self.bump().ok_or(JsonError::Syntax)?;
-                    let ch = match e {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
+                    match e {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
                         b'u' => {
                             let hi = self.hex4()?;
                             let cp = match hi {
@@ -208,11 +269,10 @@ impl<'a> Validator<'a> {
                                 0xDC00..=0xDFFF => return Err(JsonError::Surrogate),
                                 _ => u32::from(hi),
                             };
-                            char::from_u32(cp).ok_or(JsonError::Surrogate)?
+                            char::from_u32(cp).ok_or(JsonError::Surrogate)?;
                         }
                         _ => return Err(JsonError::Syntax),
-                    };
-                    h.push_char(ch);
+                    }
                 }
                 // Raw control characters must be escaped (RFC 8259 §7).
                 0x00..=0x1f => return Err(JsonError::Syntax),
@@ -226,16 +286,14 @@ impl<'a> Validator<'a> {
                     if core::str::from_utf8(run).is_err() {
                         return Err(JsonError::Utf8);
                     }
-                    if hash {
-                        run.iter().for_each(|&b| h.push(b));
-                    }
                     self.i = from + len;
                 }
-                _ => h.push(c),
+                // Not reached: the run above stops only at the bytes handled here.
+                _ => {}
             }
         }
         let raw = self.b.get(start..self.i - 1).ok_or(JsonError::Syntax)?;
-        Ok((JsonStr { raw, escaped }, h))
+        Ok(JsonStr { raw, escaped })
     }
 }
 
@@ -313,14 +371,13 @@ impl NameSet {
         level: usize,
         key_start: usize,
         name: &JsonStr<'_>,
-        h: u64,
+        h: u32,
         max_names: usize,
     ) -> Result<(), JsonError> {
         self.total += 1;
         if self.total > max_names {
             return Err(JsonError::TooManyNames);
         }
-        let h = h as u32; // the low half of FNV-1a is as well mixed as the whole
         let bit = 1u64 << (h % 64);
         let l = self.levels.get_mut(level).ok_or(JsonError::TooDeep)?;
         // The filter answers "surely new" for most names without touching the hashes.
@@ -380,9 +437,9 @@ fn member_name<'a>(
 ) -> Result<JsonStr<'a>, JsonError> {
     v.ws();
     let key_start = v.i;
-    let (name, h) = v.string(true)?;
+    let name = v.string()?;
     let level = depth.checked_sub(1).ok_or(JsonError::Syntax)?;
-    names.insert(v.b, level, key_start, &name, h.0, max_names)?;
+    names.insert(v.b, level, key_start, &name, name_hash(&name), max_names)?;
     v.ws();
     v.expect(b':')?;
     Ok(name)
@@ -543,7 +600,7 @@ fn validate_grammar<'a>(
                     continue;
                 }
             }
-            b'"' => Value::String(v.string(false)?.0),
+            b'"' => Value::String(v.string()?),
             b't' => {
                 v.literal(b"true")?;
                 Value::Bool(true)
@@ -1271,6 +1328,51 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The word-at-a-time hash of a plain name is the streamed hash of its bytes, for
+    /// every length around the word boundaries, and an escaped spelling hashes like
+    /// the plain one.
+    #[test]
+    fn name_hash_is_one_function_of_the_unescaped_bytes() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for len in 0..40 {
+            for _ in 0..50 {
+                let raw: Vec<u8> = (0..len).map(|_| b'a' + (next() % 26) as u8).collect();
+                let plain = JsonStr {
+                    raw: &raw,
+                    escaped: false,
+                };
+                let mut streamed = NameHash::default();
+                raw.iter().for_each(|&b| streamed.push(b));
+                assert_eq!(name_hash(&plain), streamed.finish(), "{raw:?}");
+                // The same name with its first character escaped.
+                if let Some((&first, rest)) = raw.split_first() {
+                    let text = format!("\\u{:04x}{}", first, core::str::from_utf8(rest).unwrap());
+                    let esc = JsonStr {
+                        raw: text.as_bytes(),
+                        escaped: true,
+                    };
+                    assert_eq!(name_hash(&esc), name_hash(&plain), "{text}");
+                }
+            }
+        }
+        // Names that differ only in length or in a padded zero byte differ.
+        let h = |s: &[u8]| {
+            name_hash(&JsonStr {
+                raw: s,
+                escaped: false,
+            })
+        };
+        assert_ne!(h(b"a"), h(b"a\0"));
+        assert_ne!(h(b""), h(b"\0"));
+        assert_ne!(h(b"abcdefgh"), h(b"abcdefgh\0"));
     }
 
     #[test]
