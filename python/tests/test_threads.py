@@ -77,9 +77,11 @@ def test_two_threads_verify_faster_than_one(bench_4096: "tuple[xconnauth.Verifie
         rounds.append((round(baseline, 2), round(ours, 2)))
         if ours > 1.3:
             return
-    # Fail only when the machine was clearly parallel in several rounds and verify still
-    # did not scale: a busy machine (other jobs on the cores) gives a skip, not a failure.
-    if sum(1 for b, _ in rounds if b >= 1.5) < 3:
+    # Fail only when, in several rounds, the machine was clearly parallel and verify in
+    # that same round scaled far worse than the baseline: a busy machine (other jobs on
+    # the cores, whose share moves between the two measurements of a round) gives a
+    # skip, not a failure.
+    if sum(1 for b, o in rounds if b >= 1.5 and o < 0.75 * b) < 3:
         pytest.skip(
             "the machine offers too little parallelism now (other load: 2 threads of "
             f"GIL-free sha256 are rarely faster than 1); (baseline, verify) speed-ups: {rounds}, "
