@@ -279,13 +279,7 @@ mod tests {
     /// Encodings of random bytes, each also with one character replaced, cut or added.
     #[test]
     fn agrees_with_base64ct_on_random_and_mutated_inputs() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::testutil::xorshift(0x9e37_79b9_7f4a_7c15u64);
         for round in 0..20_000 {
             let len = (next() % 300) as usize;
             let bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
@@ -343,13 +337,7 @@ mod tests {
     /// stray byte at every place.
     #[test]
     fn segments_decode_like_the_slice_before_the_dot() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::testutil::xorshift(0x9e37_79b9_7f4a_7c15u64);
         for _ in 0..3_000 {
             let len = (next() % 60) as usize;
             let bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();

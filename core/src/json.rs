@@ -1335,13 +1335,7 @@ mod tests {
     /// the plain one.
     #[test]
     fn name_hash_is_one_function_of_the_unescaped_bytes() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::testutil::xorshift(0x9e37_79b9_7f4a_7c15u64);
         for len in 0..40 {
             for _ in 0..50 {
                 let raw: Vec<u8> = (0..len).map(|_| b'a' + (next() % 26) as u8).collect();

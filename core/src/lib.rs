@@ -62,6 +62,8 @@ mod json;
 mod keys;
 mod policy;
 mod swar;
+#[cfg(test)]
+mod testutil;
 mod verifier;
 
 pub use claims::{Audience, Claims, Header};

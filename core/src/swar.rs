@@ -106,11 +106,9 @@ mod tests {
 
     #[test]
     fn plain_string_run_matches_a_byte_loop() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = crate::testutil::xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..50_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            let state = next();
             let len = (state % 40) as usize;
             let mut s: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
             if len > 0 && state & 0x100 != 0 {

@@ -805,13 +805,7 @@ mod tests {
         let token = include_str!("../../examples/keycloak/token.jwt")
             .trim()
             .as_bytes();
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::testutil::xorshift(0x2545_f491_4f6c_dd1du64);
         let strays = [
             b'.', b'.', b' ', b'\t', b'\n', b'=', b'+', b'/', 0x80, b'A', b'-', b'_',
         ];
