@@ -230,7 +230,20 @@ impl<'a> Claims<'a> {
             len: 0,
             overflow: false,
         };
-        let obj = Object::parse_with(json, usize::MAX, |name, value, shape| {
+        const INTEREST: u64 = crate::json::interest(&[
+            "exp",
+            "nbf",
+            "iat",
+            "iss",
+            "sub",
+            "typ",
+            "azp",
+            "scope",
+            "aud",
+            "realm_access",
+            "resource_access",
+        ]);
+        let obj = Object::parse_with(json, usize::MAX, INTEREST, |name, value, shape| {
             known.push(name, value, shape);
         })
         .map_err(|_| bad_json(what))?;

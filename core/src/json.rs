@@ -93,13 +93,64 @@ fn name_hash(name: &JsonStr<'_>) -> u32 {
     hash_finish(h, n)
 }
 
+/// [`name_hash`] of a plain name at compile time (for [`interest`] filters).
+#[allow(clippy::indexing_slicing)] // const evaluation: out of range fails the build
+const fn name_hash_const(raw: &[u8]) -> u32 {
+    const fn word(raw: &[u8], at: usize, len: usize) -> u64 {
+        let mut w = 0u64;
+        let mut i = 0;
+        while i < len {
+            w |= (raw[at + i] as u64) << (8 * i);
+            i += 1;
+        }
+        w
+    }
+    let n = raw.len();
+    let mut h = HASH_SEED;
+    if n < 8 {
+        h = hash_mix(h, word(raw, 0, n));
+    } else {
+        let mut at = 0;
+        while at + 8 <= n {
+            h = hash_mix(h, word(raw, at, 8));
+            at += 8;
+        }
+        if n % 8 != 0 {
+            h = hash_mix(h, word(raw, n - 8, 8));
+        }
+    }
+    hash_finish(h, n)
+}
+
+/// The bit of a name hash in an [`interest`] filter.
+const fn interest_bit(h: u32) -> u64 {
+    1 << (h % 64)
+}
+
+/// A 64-bit filter of the root member names a reader of [`validate_with`] wants: the
+/// validator hands over only members whose name hash has its bit set (the reader still
+/// compares names exactly; a few others get through). [`ALL_MEMBERS`] hands over all.
+#[allow(clippy::indexing_slicing)] // const evaluation: out of range fails the build
+pub(crate) const fn interest(names: &[&str]) -> u64 {
+    let mut filter = 0;
+    let mut i = 0;
+    while i < names.len() {
+        filter |= interest_bit(name_hash_const(names[i].as_bytes()));
+        i += 1;
+    }
+    filter
+}
+
+/// Every root member.
+pub(crate) const ALL_MEMBERS: u64 = u64::MAX;
+
 const HASH_SEED: u64 = 0xcbf2_9ce4_8422_2325;
 
-fn hash_mix(h: u64, w: u64) -> u64 {
+const fn hash_mix(h: u64, w: u64) -> u64 {
     (h ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(31)
 }
 
-fn hash_finish(h: u64, len: usize) -> u32 {
+const fn hash_finish(h: u64, len: usize) -> u32 {
     let h = hash_mix(h, len as u64);
     (h ^ (h >> 32)) as u32
 }
@@ -434,15 +485,16 @@ fn member_name<'a>(
     depth: usize,
     names: &mut NameSet,
     max_names: usize,
-) -> Result<JsonStr<'a>, JsonError> {
+) -> Result<(JsonStr<'a>, u32), JsonError> {
     v.ws();
     let key_start = v.i;
     let name = v.string()?;
     let level = depth.checked_sub(1).ok_or(JsonError::Syntax)?;
-    names.insert(v.b, level, key_start, &name, name_hash(&name), max_names)?;
+    let h = name_hash(&name);
+    names.insert(v.b, level, key_start, &name, h, max_names)?;
     v.ws();
     v.expect(b':')?;
-    Ok(name)
+    Ok((name, h))
 }
 
 /// What a root member's value is made of, gathered while it is validated, so readers
@@ -503,8 +555,9 @@ enum Kind {
 
 /// Validates `src` as one complete, strict RFC 8259 document with at most `max_names`
 /// member names in all, and returns the root value's text (without the whitespace
-/// around it). Every member of a root object is handed to `member`, in document order,
-/// as soon as its value is complete, with the [`Shape`] of that value.
+/// around it). The members of a root object whose name hash is in the `interest`
+/// filter (see [`interest`]) are handed to `member`, in document order, as soon as
+/// their value is complete, with the [`Shape`] of that value.
 ///
 /// Iterative: memory use is a fixed ~1.5 KB whatever the input, and it never allocates.
 /// Duplicate names are found by comparing hashes of the open objects' names; only an
@@ -516,13 +569,14 @@ enum Kind {
 pub(crate) fn validate_with<'a>(
     src: &'a [u8],
     max_names: usize,
+    interest: u64,
     member: &mut dyn FnMut(JsonStr<'a>, Value<'a>, Shape),
 ) -> Result<&'a [u8], JsonError> {
     // UTF-8 is checked where non-ASCII bytes occur: inside strings run by run, and
     // anywhere else the grammar refuses them. A document that is not UTF-8 at all is
     // reported as such whatever else is wrong with it, as a whole-document check first
     // would (errors only: valid documents never pay for that check).
-    validate_grammar(src, max_names, member).map_err(|e| {
+    validate_grammar(src, max_names, interest, member).map_err(|e| {
         if e != JsonError::Utf8 && core::str::from_utf8(src).is_err() {
             JsonError::Utf8
         } else {
@@ -534,6 +588,7 @@ pub(crate) fn validate_with<'a>(
 fn validate_grammar<'a>(
     src: &'a [u8],
     max_names: usize,
+    interest: u64,
     member: &mut dyn FnMut(JsonStr<'a>, Value<'a>, Shape),
 ) -> Result<&'a [u8], JsonError> {
     // Offsets are kept as u32; no document we read comes anywhere near this.
@@ -592,8 +647,8 @@ fn validate_grammar<'a>(
                     container(text(at, v.i), obj)
                 } else {
                     if obj {
-                        let name = member_name(&mut v, depth, &mut names, max_names)?;
-                        if depth == 1 {
+                        let (name, h) = member_name(&mut v, depth, &mut names, max_names)?;
+                        if depth == 1 && interest & interest_bit(h) != 0 {
                             pending = Some(name);
                         }
                     }
@@ -650,8 +705,8 @@ fn validate_grammar<'a>(
             match v.bump() {
                 Some(b',') => {
                     if obj {
-                        let name = member_name(&mut v, depth, &mut names, max_names)?;
-                        if depth == 1 {
+                        let (name, h) = member_name(&mut v, depth, &mut names, max_names)?;
+                        if depth == 1 && interest & interest_bit(h) != 0 {
                             pending = Some(name);
                         }
                     }
@@ -680,7 +735,7 @@ fn validate_grammar<'a>(
 /// [`validate_with`] without a name limit or a member reader.
 #[cfg(test)]
 pub(crate) fn validate(src: &[u8]) -> Result<(), JsonError> {
-    validate_with(src, usize::MAX, &mut |_, _, _| {}).map(|_| ())
+    validate_with(src, usize::MAX, 0, &mut |_, _, _| {}).map(|_| ())
 }
 
 /// A cursor over text that [`validate_with`] accepted. Methods return `None` rather than
@@ -887,17 +942,18 @@ impl<'a> Object<'a> {
 
     /// As [`parse`](Self::parse), with at most `max_names` member names in all.
     pub(crate) fn parse_limited(src: &'a [u8], max_names: usize) -> Result<Self, JsonError> {
-        Self::parse_with(src, max_names, |_, _, _| {})
+        Self::parse_with(src, max_names, 0, |_, _, _| {})
     }
 
-    /// As [`parse_limited`](Self::parse_limited), handing each member to `member` in
-    /// the same pass (see [`validate_with`]).
+    /// As [`parse_limited`](Self::parse_limited), handing the members `interest` asks
+    /// for to `member` in the same pass (see [`validate_with`]).
     pub(crate) fn parse_with(
         src: &'a [u8],
         max_names: usize,
+        interest: u64,
         mut member: impl FnMut(JsonStr<'a>, Value<'a>, Shape),
     ) -> Result<Self, JsonError> {
-        match validate_with(src, max_names, &mut member)? {
+        match validate_with(src, max_names, interest, &mut member)? {
             raw @ [b'{', ..] => Ok(Object { raw }),
             _ => Err(JsonError::Syntax),
         }
@@ -1346,6 +1402,7 @@ mod tests {
                 let mut streamed = NameHash::default();
                 raw.iter().for_each(|&b| streamed.push(b));
                 assert_eq!(name_hash(&plain), streamed.finish(), "{raw:?}");
+                assert_eq!(name_hash(&plain), name_hash_const(&raw), "{raw:?}");
                 // The same name with its first character escaped.
                 if let Some((&first, rest)) = raw.split_first() {
                     let text = format!("\\u{:04x}{}", first, core::str::from_utf8(rest).unwrap());
@@ -1367,6 +1424,25 @@ mod tests {
         assert_ne!(h(b"a"), h(b"a\0"));
         assert_ne!(h(b""), h(b"\0"));
         assert_ne!(h(b"abcdefgh"), h(b"abcdefgh\0"));
+    }
+
+    /// Readers get the members their interest filter names, escaped spellings
+    /// included; a filter of nothing hands over nothing, `ALL_MEMBERS` everything.
+    #[test]
+    fn interest_filters_hand_over_the_named_members() {
+        let doc = br#"{"exp":1,"\u0069ss":"i","other":2,"a":{"exp":3},"scope":"s"}"#;
+        let names = |interest: u64| {
+            let mut seen = Vec::new();
+            validate_with(doc, usize::MAX, interest, &mut |n, _, _| {
+                seen.push(n.chars().collect::<String>());
+            })
+            .unwrap();
+            seen
+        };
+        let wanted = names(interest(&["exp", "iss"]));
+        assert!(wanted.contains(&"exp".into()) && wanted.contains(&"iss".into()));
+        assert!(names(0).is_empty());
+        assert_eq!(names(ALL_MEMBERS), ["exp", "iss", "other", "a", "scope"]);
     }
 
     #[test]
@@ -1403,9 +1479,12 @@ mod tests {
     #[test]
     fn name_limit() {
         let doc = br#"{"a":1,"b":{"c":2,"d":3}}"#;
-        assert_eq!(validate_with(doc, 4, &mut |_, _, _| {}).map(|_| ()), Ok(()));
         assert_eq!(
-            validate_with(doc, 3, &mut |_, _, _| {}).map(|_| ()),
+            validate_with(doc, 4, 0, &mut |_, _, _| {}).map(|_| ()),
+            Ok(())
+        );
+        assert_eq!(
+            validate_with(doc, 3, 0, &mut |_, _, _| {}).map(|_| ()),
             Err(JsonError::TooManyNames)
         );
         // Names beyond the hash slots fall back to filter + exact rescan.
@@ -1456,7 +1535,10 @@ mod tests {
         ];
         for doc in docs {
             let mut handed = Vec::new();
-            let root = validate_with(doc, usize::MAX, &mut |n, v, _| handed.push((n, v))).unwrap();
+            let root = validate_with(doc, usize::MAX, ALL_MEMBERS, &mut |n, v, _| {
+                handed.push((n, v))
+            })
+            .unwrap();
             assert_eq!(root, doc.trim_ascii(), "{}", String::from_utf8_lossy(doc));
             let walked: Vec<_> = match Object::parse(doc) {
                 Ok(o) => o.iter().collect(),

@@ -253,7 +253,8 @@ impl<'a> HeaderFields<'a> {
 /// Step 3: the header as a strict JSON object, and the members steps 4 and 5 need.
 fn header_with_fields(bytes: &[u8]) -> Result<(Object<'_>, HeaderFields<'_>), Error> {
     let mut fields = HeaderFields::default();
-    let obj = Object::parse_with(bytes, MAX_HEADER_NAMES, |name, value, _| {
+    const INTEREST: u64 = crate::json::interest(&["alg", "kid", "crit", "b64", "cty"]);
+    let obj = Object::parse_with(bytes, MAX_HEADER_NAMES, INTEREST, |name, value, _| {
         fields.see(name, value);
     })
     .map_err(header_error)?;
