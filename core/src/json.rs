@@ -129,7 +129,7 @@ const fn interest_bit(h: u32) -> u64 {
 
 /// A 64-bit filter of the root member names a reader of [`validate_with`] wants: the
 /// validator hands over only members whose name hash has its bit set (the reader still
-/// compares names exactly; a few others get through). [`ALL_MEMBERS`] hands over all.
+/// compares names exactly; a few others get through). `u64::MAX` hands over all.
 #[allow(clippy::indexing_slicing)] // const evaluation: out of range fails the build
 pub(crate) const fn interest(names: &[&str]) -> u64 {
     let mut filter = 0;
@@ -140,9 +140,6 @@ pub(crate) const fn interest(names: &[&str]) -> u64 {
     }
     filter
 }
-
-/// Every root member.
-pub(crate) const ALL_MEMBERS: u64 = u64::MAX;
 
 const HASH_SEED: u64 = 0xcbf2_9ce4_8422_2325;
 
@@ -1427,7 +1424,7 @@ mod tests {
     }
 
     /// Readers get the members their interest filter names, escaped spellings
-    /// included; a filter of nothing hands over nothing, `ALL_MEMBERS` everything.
+    /// included; a filter of nothing hands over nothing, `u64::MAX` everything.
     #[test]
     fn interest_filters_hand_over_the_named_members() {
         let doc = br#"{"exp":1,"\u0069ss":"i","other":2,"a":{"exp":3},"scope":"s"}"#;
@@ -1442,7 +1439,7 @@ mod tests {
         let wanted = names(interest(&["exp", "iss"]));
         assert!(wanted.contains(&"exp".into()) && wanted.contains(&"iss".into()));
         assert!(names(0).is_empty());
-        assert_eq!(names(ALL_MEMBERS), ["exp", "iss", "other", "a", "scope"]);
+        assert_eq!(names(u64::MAX), ["exp", "iss", "other", "a", "scope"]);
     }
 
     #[test]
@@ -1535,7 +1532,7 @@ mod tests {
         ];
         for doc in docs {
             let mut handed = Vec::new();
-            let root = validate_with(doc, usize::MAX, ALL_MEMBERS, &mut |n, v, _| {
+            let root = validate_with(doc, usize::MAX, u64::MAX, &mut |n, v, _| {
                 handed.push((n, v))
             })
             .unwrap();
