@@ -509,9 +509,8 @@ impl Shape {
     pub(crate) const UNKNOWN: Shape = Shape(0xff);
     const CLEAN: Shape = Shape(0);
 
-    /// A value (`is_string`, `is_object`, `is_array` say which kind) completed inside
-    /// the container at `depth` (the root object is depth 1; its members' children are
-    /// at depth 2).
+    /// A value of `kind` completed inside the container at `depth` (an array when
+    /// `in_array`); the root object is depth 1, its members' children are at depth 2.
     #[inline]
     fn note(&mut self, depth: usize, in_array: bool, kind: Kind) {
         if depth < 2 {
