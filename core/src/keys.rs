@@ -163,13 +163,26 @@ impl fmt::Debug for RsaKey {
 impl RsaKey {
     /// Builds a key from big-endian modulus and exponent octets (leading zeros allowed).
     ///
-    /// Keys that the default policy would call weak (small modulus, `e` below 65537 or
-    /// even) are accepted here and rejected per token, so the token gets `weak_key`
-    /// rather than `unknown_kid`.
+    /// A key that can never pass the strength rules (DESIGN §2 `weak_key`: a zero,
+    /// small or oversized modulus, an even one, `e` zero, even, below 65537 or above
+    /// 2^33) is still built, without any arithmetic: it never verifies anything, and a
+    /// token that selects it gets `weak_key` rather than `unknown_kid`, while the other
+    /// keys of its set keep working. Only keys inside
+    /// [`MAX_MODULUS_BITS`] with an odd `e` in `3..2^33` get their Montgomery
+    /// parameters precomputed (those below the policy's limits too, so that
+    /// [`verify`](Self::verify) works for callers with their own rules).
+    ///
+    /// ```
+    /// use xconnauth::RsaKey;
+    /// let n = [0xff; 256]; // odd, 2048 bits
+    /// let key = RsaKey::from_components(&n, &[1, 0, 2], Some("even-e"), None).unwrap();
+    /// assert!(!key.exponent_ok());
+    /// assert_eq!(key.bits(), 2048);
+    /// ```
     ///
     /// # Errors
-    /// A zero or oversized (> [`MAX_MODULUS_BITS`]) modulus, or a zero or oversized
-    /// exponent.
+    /// None at present: every key is represented, the unusable ones as described.
+    /// The `Result` leaves room for checks that must refuse a whole key set.
     pub fn from_components(
         n: &[u8],
         e: &[u8],
@@ -183,7 +196,7 @@ impl RsaKey {
     ///
     /// # Errors
     /// As [`from_components`](Self::from_components); the backend never changes which
-    /// keys are accepted.
+    /// keys are usable.
     pub fn from_components_with(
         n: &[u8],
         e: &[u8],
@@ -194,36 +207,29 @@ impl RsaKey {
         let n = strip_zeros(n);
         let e = strip_zeros(e);
         let bits = bit_len(n);
-        if bits == 0 {
-            return Err(ConfigError::new("RSA modulus is zero"));
-        }
-        if bits > MAX_MODULUS_BITS {
-            return Err(ConfigError::new(format!(
-                "RSA modulus of {bits} bits is larger than the supported {MAX_MODULUS_BITS}"
-            )));
-        }
         // RFC 8017 allows any e; above 2^33 verification becomes a denial-of-service
-        // vector (the rsa crate refuses those too).
-        if e.is_empty() || bit_len(e) > 33 {
-            return Err(ConfigError::new("RSA exponent is zero or larger than 2^33"));
-        }
-        let mut e_val: u64 = 0;
-        for &b in e {
-            e_val = (e_val << 8) | u64::from(b);
-        }
-        let exponent_ok = e_val >= 65537 && e_val % 2 == 1;
+        // vector (the rsa crate refuses those too). Checked on the length before the
+        // value is read, so any exponent fits the u64.
+        let e_val = if bit_len(e) > 33 {
+            None
+        } else {
+            Some(e.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
+        };
+        let exponent_ok = e_val.is_some_and(|e| e >= 65537 && e % 2 == 1);
         let n_odd = n.last().is_some_and(|b| b & 1 == 1);
-        let key = if n_odd && e_val >= 2 {
+        let arithmetic =
+            n_odd && bits <= MAX_MODULUS_BITS && e_val.is_some_and(|e| e >= 3 && e % 2 == 1);
+        // The rsa crate's own checks (e < n, ...) only refuse keys far below any
+        // min_rsa_bits; such a key stays unusable instead of failing its set.
+        let key = if arithmetic {
             let precision = bits.div_ceil(64) * 64;
-            let n_big = BoxedUint::from_be_slice(n, precision)
-                .map_err(|_| ConfigError::new("RSA modulus does not decode"))?;
-            let e_big = BoxedUint::from_be_slice(e, 64)
-                .map_err(|_| ConfigError::new("RSA exponent does not decode"))?;
-            let limits = 1..=MAX_MODULUS_BITS as usize;
-            Some(
-                RsaPublicKey::new_with_size_limits(n_big, e_big, limits)
-                    .map_err(|e| ConfigError::new(format!("RSA key rejected: {e}")))?,
-            )
+            BoxedUint::from_be_slice(n, precision)
+                .ok()
+                .zip(BoxedUint::from_be_slice(e, 64).ok())
+                .and_then(|(n_big, e_big)| {
+                    RsaPublicKey::new_with_size_limits(n_big, e_big, 1..=MAX_MODULUS_BITS as usize)
+                        .ok()
+                })
         } else {
             None
         };

@@ -610,7 +610,7 @@ impl Verifier {
         if !key.strong_enough(self.policy.min_rsa_bits, self.policy.max_rsa_bits) {
             return Err(Error::new(
                 ErrorKind::WeakKey,
-                "the signing key is outside min_rsa_bits..=max_rsa_bits or its exponent is below 65537 or even",
+                "the signing key is outside min_rsa_bits..=max_rsa_bits or its exponent is even, below 65537 or above 2^33",
             ));
         }
         Ok((i, key))

@@ -371,3 +371,70 @@ fn http_answers() {
         "{h}"
     );
 }
+
+/// A key no policy could accept (even or huge exponent, zero, tiny or oversized
+/// modulus) stays in its set so that a token naming it gets `weak_key`, and never
+/// takes the other keys down with it (DESIGN §2 `weak_key`, §5).
+#[test]
+fn unusable_keys_do_not_break_their_set() {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    let b64 = |b: &[u8]| Base64UrlUnpadded::encode_string(b);
+    let mut jwks: Json = serde_json::from_slice(&read("examples/keycloak/jwks.json")).unwrap();
+    let list = jwks["keys"].as_array_mut().unwrap();
+    let good = list
+        .iter()
+        .find(|k| k["use"] == "sig" && k["kty"] == "RSA")
+        .unwrap()
+        .clone();
+    let n = good["n"].as_str().unwrap().to_string();
+    let mut oversized = vec![0xff; MAX_MODULUS_BYTES + 1];
+    oversized[0] = 1;
+    let weak = [
+        ("even-e", n.clone(), b64(&[1, 0, 2])),
+        ("zero-e", n.clone(), "AA".to_string()),
+        ("e-above-2^33", n.clone(), b64(&[2, 0, 0, 0, 1])),
+        ("huge-e", n.clone(), b64(&[0xff; 300])),
+        ("zero-n", "AA".to_string(), "AQAB".to_string()),
+        ("even-n", b64(&[0xfe; 256]), "AQAB".to_string()),
+        ("e-not-below-n", "AQAB".to_string(), "AQAB".to_string()),
+        ("oversized-n", b64(&oversized), "AQAB".to_string()),
+    ];
+    for (kid, n, e) in &weak {
+        let mut k = good.clone();
+        k["kid"] = (*kid).into();
+        k["n"] = n.as_str().into();
+        k["e"] = e.as_str().into();
+        list.push(k);
+    }
+    let jwks = serde_json::to_vec(&jwks).unwrap();
+    let policy = Policy::from_json(&read("examples/keycloak/policy.json")).unwrap();
+    let token = String::from_utf8(read("examples/keycloak/token.jwt")).unwrap();
+    let token = token.trim();
+    let (header, rest) = token.split_once('.').unwrap();
+    let mut header: Json =
+        serde_json::from_slice(&Base64UrlUnpadded::decode_vec(header).unwrap()).unwrap();
+    for backend in Backend::ALL {
+        let keys = KeySet::from_jwks_with(&jwks, *backend).unwrap();
+        let v = Verifier::new(keys, policy.clone()).unwrap();
+        assert!(v.verify(token.as_bytes(), NOW).is_ok(), "{backend}");
+        for (kid, _, _) in &weak {
+            header["kid"] = (*kid).into();
+            let forged = format!("{}.{rest}", b64(&serde_json::to_vec(&header).unwrap()));
+            assert_eq!(
+                kind(v.verify(forged.as_bytes(), NOW)),
+                Some(ErrorKind::WeakKey),
+                "{kid} {backend}"
+            );
+        }
+    }
+    // The same keys built by hand: usable for nothing, reported as weak.
+    for (kid, n, e) in &weak {
+        let n = Base64UrlUnpadded::decode_vec(n).unwrap();
+        let e = Base64UrlUnpadded::decode_vec(e).unwrap();
+        let key = RsaKey::from_components(&n, &e, Some(kid), None).unwrap();
+        let sig = vec![1; key.size()];
+        assert!(!key.verify(Algorithm::RS256, b"x", &sig), "{kid}");
+    }
+}
+
+const MAX_MODULUS_BYTES: usize = xconnauth::MAX_MODULUS_BITS as usize / 8;

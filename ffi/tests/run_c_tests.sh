@@ -199,6 +199,13 @@ step "test_api (valgrind)" "${VG[@]}" "$BUILD/test_api" "$EXAMPLES"
 # shellcheck disable=SC2046
 step "test_threads (valgrind, $VALGRIND_SWAPS swaps)" "${VG[@]}" --fair-sched=yes "$BUILD/test_threads" $(threads_args $VALGRIND_SWAPS)
 step "dev corpus via ctypes" python3 "$ROOT/ffi/tests/corpus_ctypes.py" "$BUILD/lib/$SONAME" "$VECTORS"
+# ~3,150 fresh cases built by the corpus rules with an independent reference verdict
+# (python/tests/_reference.py, the same fixed seed as the Python package's test).
+reference_corpus() {
+    python3 "$ROOT/python/tests/_reference.py" --write "$BUILD/reference" &&
+        python3 "$ROOT/ffi/tests/corpus_ctypes.py" "$BUILD/lib/$SONAME" "$BUILD/reference"
+}
+step "reference cases via ctypes" reference_corpus
 step "make install + examples/c/verify.c via pkg-config" install_and_example
 if command -v mcs >/dev/null 2>&1 && command -v mono >/dev/null 2>&1; then
     step "examples/dotnet on Mono" dotnet_example

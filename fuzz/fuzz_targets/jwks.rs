@@ -1,10 +1,11 @@
 //! Arbitrary bytes as the configuration documents: JWKS, OIDC discovery, policy.
-//! Invariants: nothing panics; a parsed key set is non-empty with keys within limits;
+//! Invariants: nothing panics; a parsed key set is non-empty, and a key beyond the
+//! modulus limits (kept so that selecting it gives weak_key) verifies nothing;
 //! a discovery document matches its own issuer; applying a policy twice changes
 //! nothing; whatever builds a verifier can verify (or reject) the sample token.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use xconnauth::{Discovery, KeySet, Policy, Verifier, MAX_MODULUS_BITS};
+use xconnauth::{Algorithm, Discovery, KeySet, Policy, Verifier, MAX_MODULUS_BITS};
 use xconnauth_fuzz::{sample_keys, sample_token, sample_verifier, NOW};
 
 fuzz_target!(|data: &[u8]| {
@@ -12,8 +13,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(keys) = &keys {
         assert!(!keys.is_empty());
         for k in keys.iter() {
-            assert!(k.bits() >= 1 && k.bits() <= MAX_MODULUS_BITS);
             assert_eq!(k.size(), k.bits().div_ceil(8) as usize);
+            if !(1..=MAX_MODULUS_BITS).contains(&k.bits()) {
+                let sig = vec![1; k.size()];
+                assert!(Algorithm::ALL.iter().all(|&a| !k.verify(a, b"x", &sig)));
+            }
         }
         if let Ok(v) = sample_verifier().with_keys(keys.clone()) {
             let _ = v.verify(sample_token(), NOW);
