@@ -502,15 +502,7 @@ def _reference(token: bytes, jwks: Dict[str, Any], o: Dict[str, Any], now: int) 
     if len(parts) != 3 or not all(parts):
         raise Verdict("malformed", f"{len(parts)} segments")
     # 3. header
-    hb = b64d_strict(parts[0])
-    if hb is None:
-        raise Verdict("bad_base64", "header")
-    try:
-        header = parse_json(hb)
-    except JSONError as exc:
-        raise Verdict("bad_json", f"header: {exc}") from None
-    if not isinstance(header, dict):
-        raise Verdict("bad_json", "header is not an object")
+    header = _json_object_segment(parts[0], "header")
     # 4. header policy
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in o["algorithms"]:
@@ -532,15 +524,7 @@ def _reference(token: bytes, jwks: Dict[str, Any], o: Dict[str, Any], now: int) 
     if not rsa_verify(alg, n, e, parts[0] + b"." + parts[1], sig):
         raise Verdict("bad_signature", "")
     # 7. payload
-    pb = b64d_strict(parts[1])
-    if pb is None:
-        raise Verdict("bad_base64", "payload")
-    try:
-        payload = parse_json(pb)
-    except JSONError as exc:
-        raise Verdict("bad_json", f"payload: {exc}") from None
-    if not isinstance(payload, dict):
-        raise Verdict("bad_json", "payload is not an object")
+    payload = _json_object_segment(parts[1], "payload")
     exp = _numeric_date(payload, "exp")
     nbf = _numeric_date(payload, "nbf")
     iat = _numeric_date(payload, "iat")
@@ -599,6 +583,20 @@ def _reference(token: bytes, jwks: Dict[str, Any], o: Dict[str, Any], now: int) 
 def _roles(access: Any) -> List[str]:
     roles = access.get("roles") if isinstance(access, dict) else None
     return [r for r in roles if isinstance(r, str)] if isinstance(roles, list) else []
+
+
+def _json_object_segment(segment: bytes, what: str) -> Dict[str, Any]:
+    """Steps 3 and 7: a canonical base64url segment holding a strict JSON object."""
+    raw = b64d_strict(segment)
+    if raw is None:
+        raise Verdict("bad_base64", what)
+    try:
+        value = parse_json(raw)
+    except JSONError as exc:
+        raise Verdict("bad_json", f"{what}: {exc}") from None
+    if not isinstance(value, dict):
+        raise Verdict("bad_json", f"{what} is not an object")
+    return value
 
 
 def reference_verify(token: Any, jwks: Dict[str, Any], options: Dict[str, Any], now: int) -> Tuple[str, Any]:
@@ -2170,43 +2168,38 @@ def claim_expired(dr: Draft, rng: random.Random) -> None:
         dr.intents = [i for i in dr.intents if i[1] != "expired"]
 
 
+def _future_time(dr: Draft, rng: random.Random, claim: str, category: str, far: int, last: str) -> None:
+    """``claim`` at, just past and far past ``now + leeway`` (``category`` beyond it), a
+    fraction that floors to the edge, or the ``last`` variant: "past" or "absent"."""
+    c, now, lw = _claims(dr), dr.now, dr.options["leeway"]
+    kind = rng.choice(("edge_ok", "edge_plus_one", "far", "fraction_ok", last))
+    if kind == "edge_ok":
+        c[claim] = now + lw
+    elif kind == "edge_plus_one":
+        c[claim] = now + lw + 1
+        dr.intend(category, kind)
+    elif kind == "far":
+        c[claim] = now + lw + rng.randint(2, far)
+        dr.intend(category, kind)
+    elif kind == "fraction_ok":
+        c[claim] = Raw(f"{now + lw}.{rng.choice(('5', '999'))}")
+    elif kind == "past":
+        c[claim] = max(0, now - rng.randint(0, 10**6))
+    else:
+        c.pop(claim, None)
+        dr.options["required_claims"] = [n for n in dr.options["required_claims"] if n != claim]
+
+
 @defect("c.nbf", "opt.leeway")
 def claim_not_before(dr: Draft, rng: random.Random) -> None:
     """not_yet_valid iff now < floor(nbf) - leeway."""
-    c, now, lw = _claims(dr), dr.now, dr.options["leeway"]
-    kind = rng.choice(("edge_ok", "edge_plus_one", "far", "fraction_ok", "past"))
-    if kind == "edge_ok":
-        c["nbf"] = now + lw
-    elif kind == "edge_plus_one":
-        c["nbf"] = now + lw + 1
-        dr.intend("not_yet_valid", kind)
-    elif kind == "far":
-        c["nbf"] = now + lw + rng.randint(2, 10**7)
-        dr.intend("not_yet_valid", kind)
-    elif kind == "fraction_ok":
-        c["nbf"] = Raw(f"{now + lw}.{rng.choice(('5', '999'))}")
-    else:
-        c["nbf"] = max(0, now - rng.randint(0, 10**6))
+    _future_time(dr, rng, "nbf", "not_yet_valid", 10**7, "past")
 
 
 @defect("c.iat", "opt.leeway", "opt.required_claims")
 def claim_issued_at(dr: Draft, rng: random.Random) -> None:
     """issued_in_future iff floor(iat) > now + leeway."""
-    c, now, lw = _claims(dr), dr.now, dr.options["leeway"]
-    kind = rng.choice(("edge_ok", "edge_plus_one", "far", "fraction_ok", "absent"))
-    if kind == "edge_ok":
-        c["iat"] = now + lw
-    elif kind == "edge_plus_one":
-        c["iat"] = now + lw + 1
-        dr.intend("issued_in_future", kind)
-    elif kind == "far":
-        c["iat"] = now + lw + rng.randint(2, 10**8)
-        dr.intend("issued_in_future", kind)
-    elif kind == "fraction_ok":
-        c["iat"] = Raw(f"{now + lw}.{rng.choice(('5', '999'))}")
-    else:
-        c.pop("iat", None)
-        dr.options["required_claims"] = [n for n in dr.options["required_claims"] if n != "iat"]
+    _future_time(dr, rng, "iat", "issued_in_future", 10**8, "absent")
 
 
 def _issuer_variants(iss: str) -> List[str]:
