@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Fills fuzz/corpus/<target>/ with seed inputs built from the Keycloak sample
-# (examples/keycloak/) and the dev vectors (../shared/vectors/dev, or $XCONNAUTH_VECTORS).
+# (examples/keycloak/) and the dev vectors (tests/vectors/dev, or $XCONNAUTH_VECTORS).
 # Idempotent: files are named by their SHA-1, existing corpus entries are kept.
 # Needs only bash and python3 (stdlib).
 set -euo pipefail
 FUZZ_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$FUZZ_DIR/.." && pwd)"
-VECTORS="${XCONNAUTH_VECTORS:-$ROOT/../shared/vectors/dev}"
+VECTORS="${XCONNAUTH_VECTORS:-$ROOT/tests/vectors/dev}"
 
 python3 - "$FUZZ_DIR" "$ROOT" "$VECTORS" <<'PY'
 import base64, glob, hashlib, json, os, random, struct, sys

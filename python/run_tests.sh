@@ -22,8 +22,8 @@ start=$SECONDS
 
 step() { printf '\n==> %s (%ss)\n' "$*" "$((SECONDS - start))"; }
 
-if [ ! -d "$root/../shared/vectors/dev" ]; then
-    echo "error: the shared corpus ../shared/vectors/dev must sit beside the checkout" >&2
+if [ ! -d "$root/tests/vectors/dev" ]; then
+    echo "error: the test corpus tests/vectors/dev is missing from the checkout" >&2
     exit 1
 fi
 

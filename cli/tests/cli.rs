@@ -21,7 +21,7 @@ use serde_json::Value as Json;
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/keycloak");
 const CORPUS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/vectors/dev/cases.jsonl"
+    "/../tests/vectors/dev/cases.jsonl"
 );
 const ISSUER: &str = "https://sso.example.com/realms/demo";
 const NOW: &str = "1764000000";

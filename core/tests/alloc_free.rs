@@ -50,7 +50,7 @@ fn allocations<R>(f: impl FnOnce() -> R) -> (usize, R) {
 
 /// The corpus' ~8 KB Keycloak token with many roles and groups.
 fn big_case() -> (Verifier, String, u64) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/dev");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/dev");
     let text = std::fs::read_to_string(dir.join("cases.jsonl")).unwrap();
     let case: Json = text
         .lines()
@@ -123,7 +123,7 @@ fn full_verify_allocates_only_for_rsa() {
     let jwks = KeySet::from_jwks(
         &std::fs::read(
             Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../shared/vectors/dev/jwks/keycloak.json"),
+                .join("../tests/vectors/dev/jwks/keycloak.json"),
         )
         .unwrap(),
     )

@@ -1,4 +1,4 @@
-//! The shared dev corpus (`../shared/vectors/dev`), every case with its exact category
+//! The shared dev corpus (`tests/vectors/dev`), every case with its exact category
 //! and, for valid tokens, the exact decoded claims.
 #![allow(
     clippy::unwrap_used,
@@ -13,7 +13,7 @@ use serde_json::Value as Json;
 use xconnauth::{Backend, KeySet, Policy, Verifier};
 
 fn vectors_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/dev")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/dev")
 }
 
 struct Outcome {

@@ -14,7 +14,7 @@ use xconnauth::{KeySet, Policy, Verifier};
 
 /// Every valid case of the dev corpus, with its verifier.
 fn valid_cases() -> Vec<(String, Verifier, Vec<u8>, u64)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/dev");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/dev");
     let text = std::fs::read_to_string(dir.join("cases.jsonl")).unwrap();
     text.lines()
         .map(|l| serde_json::from_str::<Json>(l).unwrap())

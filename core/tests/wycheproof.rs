@@ -28,7 +28,7 @@ fn run(file: &str, expected_tests: usize) {
 
 fn run_with(file: &str, expected_tests: usize, backend: Backend) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/vectors/wycheproof")
+        .join("../tests/vectors/wycheproof")
         .join(file);
     let doc: Json = serde_json::from_slice(
         &std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),

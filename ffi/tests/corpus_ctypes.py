@@ -6,7 +6,7 @@ xca_verify (and xca_verify_header with "Bearer <token>"), and valid tokens their
 decoded claims. The corpus is required: a missing directory is a failure, not a skip.
 
 usage: corpus_ctypes.py LIBXCONNAUTH_SO [VECTORS_DIR]
-       (VECTORS_DIR defaults to ../shared/vectors/dev relative to the repo root)
+       (VECTORS_DIR defaults to tests/vectors/dev relative to the repo root)
 """
 
 import ctypes
@@ -127,7 +127,7 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     lib = load(sys.argv[1])
-    vectors = Path(sys.argv[2]) if len(sys.argv) == 3 else REPO.parent / "shared" / "vectors" / "dev"
+    vectors = Path(sys.argv[2]) if len(sys.argv) == 3 else REPO / "tests" / "vectors" / "dev"
     passed = failed = 0
     seen = set()
     for file, minimum in FILES.items():

@@ -4,7 +4,7 @@
 #   2. test_api + test_threads (1,000 JWKS swaps under 4 verifying threads) on the .so
 #   3. the same under AddressSanitizer + UndefinedBehaviorSanitizer, on the .a
 #   4. the same under valgrind --leak-check=full (0 errors, 0 leaks)
-#   5. the dev corpus (../shared/vectors/dev) through the .so with Python ctypes
+#   5. the dev corpus (tests/vectors/dev) through the .so with Python ctypes
 #   6. make -C ffi install into a temporary prefix, then examples/c/verify.c built with
 #      pkg-config against the installed copy and run
 #   7. examples/dotnet (P/Invoke wrapper + test) on Mono, when mcs and mono are installed
@@ -24,7 +24,7 @@ SAN=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-poin
 # What a static link of libxconnauth.a needs (see ffi/Makefile LIBS_PRIVATE).
 STATIC_LIBS=(-lpthread -ldl -lm -lrt -lutil)
 EXAMPLES="$ROOT/examples/keycloak"
-VECTORS="$ROOT/../shared/vectors/dev"
+VECTORS="$ROOT/tests/vectors/dev"
 NOW=1764000000
 SWAPS=1000
 VALGRIND_SWAPS=200

@@ -1,7 +1,7 @@
 """An independent reference model of the verification rules, and a random case generator.
 
-Written from ``../shared/DESIGN.md`` (§2 categories, §3 order, §4 options, §5 keys) and
-``../shared/vectors/dev/README.md`` (the interpretation rules) only. It deliberately does
+Written from the design contract (§2 categories, §3 order, §4 options, §5 keys) and
+``tests/vectors/dev/README.md`` (the interpretation rules) only. It deliberately does
 not look at or port the Rust implementation: it is the second opinion that
 ``test_reference.py`` compares the real package (and, through ``--write``, the C ABI) with.
 

@@ -12,8 +12,8 @@ sys.path.insert(0, str(HERE))  # for the _mint helper module
 
 from _mint import KEY_A, KEY_B, REPO, RsaKey, load_key  # noqa: E402
 
-#: The shared dev corpus, beside the repository checkout: python/tests -> ../../../shared.
-VECTORS = (HERE / ".." / ".." / ".." / "shared" / "vectors" / "dev").resolve()
+#: The dev corpus, in the repository: python/tests -> ../../tests/vectors/dev.
+VECTORS = (HERE / ".." / ".." / "tests" / "vectors" / "dev").resolve()
 EXAMPLES = REPO / "examples" / "keycloak"
 BENCH = REPO / "benches" / "data"
 

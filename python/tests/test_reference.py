@@ -2,7 +2,7 @@
 
 ``_reference.py`` generates (fixed seed, so every run sees the same cases) valid Keycloak-like
 tokens with one or two defects drawn from the whole rule list of
-``../shared/vectors/dev/README.md`` and computes each verdict with an independent reference
+``tests/vectors/dev/README.md`` and computes each verdict with an independent reference
 model written from DESIGN.md + that README only. Here each case goes through the public
 API exactly like ``test_corpus.py`` does: ``KeySet.from_jwks(jwks text)``,
 ``Verifier(keys, **options)``, ``verify(token, now=now)``, and the category (or the complete
