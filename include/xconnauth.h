@@ -272,8 +272,9 @@ xca_status xca_verify(const xca_verifier *v,
 /**
  * Verifies an HTTP `Authorization` header value, `Bearer <token>` (RFC 6750 §2.1;
  * the scheme is case-insensitive, surrounding spaces and tabs are ignored). A missing
- * or other scheme (`Basic ...`), or a value that is not UTF-8, is `XCA_MALFORMED`.
- * Everything else is exactly as `xca_verify()`.
+ * or other scheme (`Basic ...`) is `XCA_MALFORMED`. The token after the scheme is
+ * judged exactly as `xca_verify()` judges it, byte for byte: a stray non-UTF-8 byte in
+ * it gets the same category through every xconnauth surface.
  */
 xca_status xca_verify_header(const xca_verifier *v,
                              const uint8_t *authorization,

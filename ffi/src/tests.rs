@@ -318,7 +318,7 @@ fn authorization_header() {
         &mut len,
     );
     assert_eq!(s, XCA_BUFFER_TOO_SMALL);
-    for bad in [&b"Basic dXNlcjpwdw=="[..], b"Bearer", b"Bearer \xff.a.b"] {
+    for bad in [&b"Basic dXNlcjpwdw=="[..], b"Bearer", b"Bearer\t\xff.a.b"] {
         let s = xca_verify_header(
             v.0,
             bad.as_ptr(),
@@ -329,6 +329,46 @@ fn authorization_header() {
             ptr::null_mut(),
         );
         assert_eq!(s, XCA_MALFORMED);
+    }
+}
+
+/// The bytes after `Bearer ` get exactly the verdict `xca_verify` gives them, also when
+/// they are not UTF-8 (a lone 0xC3 was `malformed` here and `bad_base64` /
+/// `bad_signature` through every other surface).
+#[test]
+fn authorization_header_judges_token_bytes_like_verify() {
+    let v = example_verifier();
+    let good = token();
+    let dots: Vec<usize> = (0..good.len()).filter(|&i| good[i] == b'.').collect();
+    let mut cases: Vec<Vec<u8>> =
+        vec![b"\xc3.a.b".to_vec(), b"\xff".to_vec(), b"a.b.\xc3".to_vec()];
+    // A lone 0xC3 in the header, the payload and the signature segment of a real token.
+    for at in [
+        dots[0] / 2,
+        (dots[0] + dots[1]) / 2,
+        (dots[1] + good.len()) / 2,
+    ] {
+        let mut t = good.clone();
+        t[at] = 0xC3;
+        cases.push(t);
+    }
+    for t in cases {
+        let (direct, _) = verify(&v, &t, NOW);
+        let mut value = b"Bearer ".to_vec();
+        value.extend(&t);
+        let mut buf = vec![0u8; 8192];
+        let mut len = 0;
+        let via_header = xca_verify_header(
+            v.0,
+            value.as_ptr(),
+            value.len(),
+            NOW,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut len,
+        );
+        assert_ne!(direct, XCA_OK);
+        assert_eq!(name(via_header), name(direct), "token {t:?}");
     }
 }
 

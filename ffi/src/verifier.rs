@@ -8,8 +8,7 @@ use xconnauth_core::{KeySet, Policy, Verifier};
 use crate::error::{finish, Failure};
 use crate::io::{input, OutBuf};
 use crate::status::{
-    xca_status, XCA_CLOCK_ERROR, XCA_INVALID_CONFIG, XCA_MALFORMED, XCA_NULL_ARGUMENT,
-    XCA_TOO_LARGE,
+    xca_status, XCA_CLOCK_ERROR, XCA_INVALID_CONFIG, XCA_NULL_ARGUMENT, XCA_TOO_LARGE,
 };
 
 /// A verifier: trusted keys plus a policy. Opaque; create with `xca_verifier_new()`,
@@ -246,8 +245,9 @@ pub extern "C" fn xca_verify(
 
 /// Verifies an HTTP `Authorization` header value, `Bearer <token>` (RFC 6750 §2.1;
 /// the scheme is case-insensitive, surrounding spaces and tabs are ignored). A missing
-/// or other scheme (`Basic ...`), or a value that is not UTF-8, is `XCA_MALFORMED`.
-/// Everything else is exactly as `xca_verify()`.
+/// or other scheme (`Basic ...`) is `XCA_MALFORMED`. The token after the scheme is
+/// judged exactly as `xca_verify()` judges it, byte for byte: a stray non-UTF-8 byte in
+/// it gets the same category through every xconnauth surface.
 #[no_mangle]
 pub extern "C" fn xca_verify_header(
     v: *const xca_verifier,
@@ -262,14 +262,8 @@ pub extern "C" fn xca_verify_header(
         // SAFETY: the caller guarantees the pointer contract of `verify_entry`.
         finish(unsafe {
             verify_entry(v, authorization, authorization_len, "authorization", now,
-                claims_out, claims_cap, claims_len, |verifier, value, now| {
-                    // RFC 6750 credentials are ASCII: a value that is not even UTF-8
-                    // cannot be "Bearer <token>".
-                    let value = std::str::from_utf8(value).map_err(|_| {
-                        Failure::new(XCA_MALFORMED, "the Authorization value is not UTF-8")
-                    })?;
-                    Ok(verifier.verify_header(value, now)?)
-                })
+                claims_out, claims_cap, claims_len,
+                |verifier, value, now| Ok(verifier.verify_header_bytes(value, now)?))
         })
     }
 }
