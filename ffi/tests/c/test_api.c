@@ -381,10 +381,13 @@ static void test_buffers(void)
         free(h);
     }
     static const char *const bad_values[] = {"Basic dXNlcjpwdw==", "Bearer", "Bearer ", "", "Token abc.def.ghi",
-                                             "Bearer\xff abc", "Bearer \xff.a.b"};
+                                             "Bearer\xff abc"};
     for (size_t i = 0; i < sizeof bad_values / sizeof bad_values[0]; i++)
         CHECK_STATUS(xca_verify_header(v, u8(bad_values[i]), strlen(bad_values[i]), NOW, NULL, 0, NULL),
                      XCA_MALFORMED, bad_values[i]);
+    /* After the scheme, the token's bytes are judged as xca_verify judges them. */
+    CHECK_STATUS(xca_verify_header(v, u8("Bearer \xff.a.b"), 12, NOW, NULL, 0, NULL), XCA_BAD_BASE64, "non-UTF-8 token");
+    CHECK_STATUS(xca_verify(v, u8("\xff.a.b"), 5, NOW, NULL, 0, NULL), XCA_BAD_BASE64, "non-UTF-8 token, direct");
     h = concat("Bearer ", g_expired, (char *)NULL);
     CHECK_STATUS(xca_verify_header(v, u8(h), strlen(h), NOW, NULL, 0, NULL), XCA_EXPIRED, "Bearer expired");
     free(h);
