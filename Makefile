@@ -74,11 +74,11 @@ test-rust:
 test-nostd:
 	$(CARGO) build -p xconnauth --no-default-features --target thumbv7em-none-eabihf
 
-# The published crate builds with its declared rust-version (toolchain from setup.sh),
+# The published crate compiles with its declared rust-version (toolchain from setup.sh),
 # with and without std, with both backends. Own target dir: another compiler's artefacts.
 test-msrv:
-	CARGO_TARGET_DIR=target/msrv $(CARGO) +$(MSRV) build --locked -p xconnauth --no-default-features
-	CARGO_TARGET_DIR=target/msrv $(CARGO) +$(MSRV) build --locked -p xconnauth --all-features
+	CARGO_TARGET_DIR=target/msrv $(CARGO) +$(MSRV) check --locked -p xconnauth --no-default-features
+	CARGO_TARGET_DIR=target/msrv $(CARGO) +$(MSRV) check --locked -p xconnauth --all-features
 
 # Each criterion bench once, as a test (the real run: cargo bench -p xconnauth-benches).
 test-bench:
