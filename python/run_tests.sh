@@ -42,9 +42,10 @@ shopt -u nullglob
 [ ${#sdists[@]} -eq 1 ] || { echo "error: no sdist xconnauth-$version.tar.gz in dist/" >&2; exit 1; }
 wheel="${wheels[0]}"
 # The sdist must build on its own: it carries the core crate it depends on.
-for f in pyproject.toml python/Cargo.toml core/src/lib.rs; do
-    tar -tzf "${sdists[0]}" | grep -q "^xconnauth-$version/$f\$" ||
-        { echo "error: the sdist lacks $f" >&2; tar -tzf "${sdists[0]}" | head -n 20 >&2; exit 1; }
+listing="$(tar -tzf "${sdists[0]}")"
+for f in pyproject.toml python/Cargo.toml core/src/lib.rs pysrc/xconnauth/py.typed; do
+    grep -qx "xconnauth-$version/$f" <<<"$listing" ||
+        { echo "error: the sdist lacks $f" >&2; echo "$listing" >&2; exit 1; }
 done
 echo "$(basename "$wheel"), $(basename "${sdists[0]}")"
 
