@@ -228,7 +228,11 @@ tarball_and_example() {
     pcv="$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --modversion xconnauth)" || return 1
     [ "$pcv" = "$version" ] || { echo "xconnauth.pc says $pcv, the workspace $version"; return 1; }
     flags="$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs xconnauth)" || return 1
-    case "$flags" in *"$prefix/include"*) ;; *) echo "pkg-config flags do not name the prefix: $flags"; return 1 ;; esac
+    # ${pcfiledir}/../../include must lead to the prefix the tarball was unpacked into.
+    local inc
+    inc="$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --variable=includedir xconnauth)" || return 1
+    [ "$(cd "$inc" && pwd -P)" = "$(cd "$prefix/include" && pwd -P)" ] ||
+        { echo "pkg-config's includedir $inc is not the prefix's"; return 1; }
     # shellcheck disable=SC2086
     "$CC" -Wall -Wextra -Werror "$ROOT/examples/c/verify.c" $flags -o "$BUILD/verify_tar" || return 1
     printf '#include <stdio.h>\n#include "xconnauth.h"\nint main(void) { puts(xca_version()); return 0; }\n' \
