@@ -47,6 +47,14 @@ for f in pyproject.toml python/Cargo.toml core/src/lib.rs pysrc/xconnauth/py.typ
     grep -qx "xconnauth-$version/$f" <<<"$listing" ||
         { echo "error: the sdist lacks $f" >&2; echo "$listing" >&2; exit 1; }
 done
+# Both licence texts travel with the wheel.
+"$python" - "$wheel" <<'PY'
+import sys, zipfile
+names = zipfile.ZipFile(sys.argv[1]).namelist()
+for want in ("LICENSE-MIT", "LICENSE-APACHE", "xconnauth/py.typed"):
+    if not any(n.endswith(want) for n in names):
+        sys.exit(f"error: the wheel lacks {want}: {names}")
+PY
 echo "$(basename "$wheel"), $(basename "${sdists[0]}")"
 
 if [ "${FRESH:-1}" != 0 ]; then
