@@ -1,13 +1,30 @@
 # xconnauth: the two commands a new user needs are `make demo` and `make test`.
-# Everything here also runs in CI through .ci/run (which installs the tools first).
+# `make test` first runs scripts/setup.sh, which installs what the machine lacks; CI
+# (.ci/run) is `CI=true make test`. Packages: `make dist`, `make install PREFIX=...`.
 
 CARGO ?= cargo
+PYTHON ?= python3
 SAMPLE := examples/keycloak
 NOW := $(shell cat $(SAMPLE)/now.txt)
 VERIFY := $(CARGO) run -q -p xconnauth-cli -- verify --jwks $(SAMPLE)/jwks.json --policy $(SAMPLE)/policy.json --now $(NOW)
 
-.PHONY: demo see-it-work test lint test-rust test-nostd test-bench test-ffi test-python \
-	test-flows test-e2e test-cortex-m fuzz-smoke
+# One version for everything (scripts/check_versions.sh enforces it); one MSRV.
+VERSION := $(shell sed -n 's/^version = "\([^"]*\)"/\1/p' Cargo.toml | head -n 1)
+MSRV := $(shell sed -n 's/^rust-version = "\([^"]*\)"/\1/p' Cargo.toml | head -n 1)
+HOST := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+
+DIST := dist
+PREFIX ?= /usr/local
+# maturin lives in its own venv under target/ (not a project dependency, not on PATH).
+TOOLS_VENV := target/py-tools
+MATURIN := $(TOOLS_VENV)/bin/maturin
+MATURIN_VERSION := 1.16.0
+C_PKG := libxconnauth-$(VERSION)-$(HOST)
+C_TARBALL := $(DIST)/$(C_PKG).tar.gz
+
+.PHONY: demo see-it-work setup test test-all lint docs check-versions test-rust test-nostd \
+	test-msrv test-bench test-ffi test-python test-flows test-e2e test-cortex-m fuzz-smoke \
+	dist dist-python dist-c install uninstall package
 
 ## Verify the bundled Keycloak-style token, then show a tampered and an expired one rejected.
 demo:
@@ -24,14 +41,31 @@ demo:
 see-it-work:
 	bash examples/e2e/see_it_work.sh
 
-## Every check CI runs.
-test: lint test-rust test-nostd test-bench test-ffi test-python test-flows test-e2e test-cortex-m fuzz-smoke
+## Install what the machine lacks (idempotent; with CI=true a missing tool is an error).
+setup:
+	bash scripts/setup.sh
+
+## Every check CI runs, after the setup step.
+test: setup
+	@$(MAKE) --no-print-directory test-all
+
+test-all: lint test-rust test-nostd test-msrv test-bench test-ffi test-python test-flows \
+	test-e2e test-cortex-m fuzz-smoke package
 	@echo "all tests passed"
 
-lint:
+lint: check-versions docs
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p xconnauth --no-default-features -- -D warnings
+
+# Every public item documented, no broken intra-doc link.
+docs:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
+
+# Every crate, the wheel, the .pc file and xca_version() carry the workspace version.
+check-versions:
+	bash scripts/check_versions.sh
+	bash scripts/test_check_versions.sh
 
 test-rust:
 	$(CARGO) test --workspace
@@ -40,16 +74,24 @@ test-rust:
 test-nostd:
 	$(CARGO) build -p xconnauth --no-default-features --target thumbv7em-none-eabihf
 
+# The published crate compiles with its declared rust-version (toolchain from setup.sh),
+# with and without std, with both backends. Own target dir: another compiler's artefacts.
+test-msrv:
+	CARGO_TARGET_DIR=target/msrv $(CARGO) +$(MSRV) check --locked -p xconnauth --no-default-features
+	CARGO_TARGET_DIR=target/msrv $(CARGO) +$(MSRV) check --locked -p xconnauth --all-features
+
 # Each criterion bench once, as a test (the real run: cargo bench -p xconnauth-benches).
 test-bench:
 	$(CARGO) bench -p xconnauth-benches -- --test
 
 # C ABI: header freshness is a cargo test; this runs the C tests (ASan+UBSan, valgrind),
-# the corpus through ctypes, the pkg-config install example and the Mono test.
+# the corpus through ctypes, the pkg-config install example, the C tarball installed into
+# a fresh prefix (examples/c built against it with pkg-config) and the Mono test.
 test-ffi:
 	bash ffi/tests/run_c_tests.sh
 
-# Python: pip install ./python into a venv, pytest (corpus included), mypy --strict, stubtest.
+# Python: builds the wheel into dist/ (maturin), installs it into a fresh venv, then pytest
+# (corpus included) against the installed package, mypy --strict, stubtest.
 test-python:
 	bash python/run_tests.sh
 
@@ -72,3 +114,42 @@ test-cortex-m:
 # long runs: FUZZ_SECONDS=1800 make fuzz-smoke.
 fuzz-smoke:
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-30} bash fuzz/smoke.sh
+
+## Packages into dist/: the Python abi3 wheel and sdist, and the C tarball.
+dist: dist-python dist-c
+	@ls -l $(DIST)
+
+$(MATURIN):
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check maturin==$(MATURIN_VERSION)
+
+dist-python: $(MATURIN)
+	mkdir -p $(DIST)
+	rm -f $(DIST)/xconnauth-*.whl $(DIST)/xconnauth-*.tar.gz
+	$(MATURIN) build --quiet --release --manifest-path python/Cargo.toml --out $(DIST)
+	$(MATURIN) sdist --manifest-path python/Cargo.toml --out $(DIST)
+
+# A relocatable tree (the .pc finds its prefix from its own place, ${pcfiledir}): unpack
+# it into any prefix with `tar -xzf ... -C PREFIX --strip-components=1`.
+dist-c:
+	rm -rf $(DIST)/$(C_PKG) $(C_TARBALL)
+	$(MAKE) --no-print-directory -C ffi install PREFIX=$(abspath $(DIST)/$(C_PKG)) \
+	    PC_PREFIX='$$$${pcfiledir}/../..' PC_LIBDIR='$$$${prefix}/lib' PC_INCLUDEDIR='$$$${prefix}/include'
+	install -d $(DIST)/$(C_PKG)/share/doc/xconnauth
+	install -m 644 LICENSE LICENSE-MIT LICENSE-APACHE README.md CHANGELOG.md docs/contract.md \
+	    $(DIST)/$(C_PKG)/share/doc/xconnauth/
+	tar -C $(DIST) --owner=0 --group=0 --sort=name -czf $(C_TARBALL) $(C_PKG)
+	rm -rf $(DIST)/$(C_PKG)
+	@echo "$(C_TARBALL)"
+
+## The C library (header, libxconnauth.so.N + .so link, .a, xconnauth.pc) into PREFIX.
+install:
+	$(MAKE) --no-print-directory -C ffi install PREFIX=$(PREFIX)
+
+uninstall:
+	$(MAKE) --no-print-directory -C ffi uninstall PREFIX=$(PREFIX)
+
+# `cargo package` (with its verify build) of every crate meant for crates.io.
+PUBLISHED_CRATES := xconnauth
+package:
+	for c in $(PUBLISHED_CRATES); do $(CARGO) package --locked -p $$c || exit 1; done

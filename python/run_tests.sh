@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Build and test the Python package the way a user installs it:
-#   a virtualenv (outside the checkout), `pip install ./python pytest mypy` from the
-#   repository root (maturin comes from PyPI as the build backend), then pytest over
-#   python/tests (the whole shared corpus included), mypy --strict on the typed example
-#   and on the package, mypy's stubtest on the compiled module's stubs, and cargo fmt +
-#   clippy on the Rust half.
+# Test the Python package the way a user gets it:
+#   1. build the abi3 wheel and the sdist into dist/ (`make dist-python`: maturin, release)
+#   2. a fresh virtualenv (outside the checkout), the wheel from dist/ installed into it
+#      with pytest and mypy from PyPI; the import must resolve to the venv, not python/pysrc
+#   3. pytest over python/tests (the whole corpus included) against that installed copy
+#      (XCONNAUTH_REQUIRE_INSTALLED=1 makes tests/test_installed.py check where it came from)
+#   4. mypy --strict on the typed example and on the installed package, mypy's stubtest on
+#      the compiled module's stubs
+#   5. cargo fmt + clippy on the Rust half
 #
 # Environment:
 #   PYTHON  interpreter to create the venv with   (default: python3)
-#   VENV    virtualenv directory                  (default: /tmp/xconnauth-py-venv)
-#   FRESH=1 delete the venv first (a cold run)
+#   VENV    virtualenv directory                  (default: /tmp/xconnauth-py-venv); it is
+#           deleted and made again unless FRESH=0. The example flows (make test-flows,
+#           test-e2e) then reuse it, with the same installed wheel.
 #   SKIP_LINT=1 skip cargo fmt/clippy of the python crate
 # Extra arguments go to pytest.
 set -euo pipefail
@@ -26,28 +30,67 @@ if [ ! -d "$root/tests/vectors/dev" ]; then
     echo "error: the test corpus tests/vectors/dev is missing from the checkout" >&2
     exit 1
 fi
+version="$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\([^"]*\)"/\1/p' "$root/Cargo.toml" | head -n 1)"
 
-if [ "${FRESH:-0}" = 1 ]; then
+step "make dist-python (wheel + sdist into dist/)"
+make -s -C "$root" dist-python PYTHON="$python"
+shopt -s nullglob
+wheels=("$root"/dist/xconnauth-"$version"-*-abi3-*.whl)
+sdists=("$root"/dist/xconnauth-"$version".tar.gz)
+shopt -u nullglob
+[ ${#wheels[@]} -eq 1 ] || { echo "error: expected one abi3 wheel of $version in dist/, found ${#wheels[@]}" >&2; exit 1; }
+[ ${#sdists[@]} -eq 1 ] || { echo "error: no sdist xconnauth-$version.tar.gz in dist/" >&2; exit 1; }
+wheel="${wheels[0]}"
+# The sdist must build on its own: it carries the core crate it depends on.
+listing="$(tar -tzf "${sdists[0]}")"
+for f in pyproject.toml python/Cargo.toml core/src/lib.rs pysrc/xconnauth/py.typed; do
+    grep -qx "xconnauth-$version/$f" <<<"$listing" ||
+        { echo "error: the sdist lacks $f" >&2; echo "$listing" >&2; exit 1; }
+done
+# Both licence texts travel with the wheel.
+"$python" - "$wheel" <<'PY'
+import sys, zipfile
+names = zipfile.ZipFile(sys.argv[1]).namelist()
+for want in ("LICENSE-MIT", "LICENSE-APACHE", "xconnauth/py.typed"):
+    if not any(n.endswith(want) for n in names):
+        sys.exit(f"error: the wheel lacks {want}: {names}")
+PY
+echo "$(basename "$wheel"), $(basename "${sdists[0]}")"
+
+if [ "${FRESH:-1}" != 0 ]; then
     rm -rf "$venv"
 fi
 if [ ! -x "$venv/bin/python" ]; then
     step "virtualenv $venv ($("$python" --version))"
     "$python" -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --upgrade pip
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 fi
 py="$venv/bin/python"
 
-step "pip install ./python pytest mypy"
-cd "$root"
-# pip builds a local directory afresh each time (maturin, release profile, incremental
-# in python/target) and replaces the installed copy.
-"$py" -m pip install --quiet --disable-pip-version-check ./python pytest mypy
-"$py" -c 'import xconnauth, sys; print("xconnauth", xconnauth.__version__, "from", xconnauth.__file__)' \
-    || { echo "error: the package did not install" >&2; exit 1; }
+step "pip install $(basename "$wheel") pytest mypy"
+"$py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$wheel"
+"$py" -m pip install --quiet --disable-pip-version-check pytest mypy
+# From a neutral directory, so nothing of the checkout can shadow the installed package.
+(cd / && "$py" - "$venv" "$version" <<'PY'
+import sys
+from pathlib import Path
+import xconnauth
+venv, version = Path(sys.argv[1]).resolve(), sys.argv[2]
+where = Path(xconnauth.__file__).resolve()
+print("xconnauth", xconnauth.__version__, "from", where)
+if venv not in where.parents:
+    sys.exit(f"error: xconnauth was imported from {where}, not from the venv {venv}")
+if xconnauth.__version__ != version:
+    sys.exit(f"error: the wheel is version {xconnauth.__version__}, the workspace {version}")
+PY
+)
+# The example flows' venv helper (examples/e2e/setup_venv.sh) reinstalls from source when
+# this stamp is missing or older than core/ and python/: the wheel just installed is current.
+touch "$venv/.xconnauth-examples-installed"
 
-step "pytest"
+step "pytest (against the installed wheel)"
 cd "$here"
-"$py" -m pytest -p no:cacheprovider "$@"
+XCONNAUTH_REQUIRE_INSTALLED=1 "$py" -m pytest -p no:cacheprovider "$@"
 
 step "mypy --strict (typed example, package) and stubtest"
 cd /tmp  # so mypy resolves xconnauth from the venv, not from the source tree

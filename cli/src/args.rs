@@ -66,7 +66,7 @@ Exit status: 0 decoded, 1 a token does not decode (its error category is printed
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
     /// Trusted key set: a JWKS file, or an http(s) URL to fetch it from (Keycloak:
-    /// <realm>/protocol/openid-connect/certs). At most 1 MiB.
+    /// `<realm>/protocol/openid-connect/certs`). At most 1 MiB.
     #[arg(long, value_name = "FILE|URL")]
     pub(crate) jwks: String,
 

@@ -115,7 +115,7 @@ const fn name_hash_const(raw: &[u8]) -> u32 {
             h = hash_mix(h, word(raw, at, 8));
             at += 8;
         }
-        if n % 8 != 0 {
+        if !n.is_multiple_of(8) {
             h = hash_mix(h, word(raw, n - 8, 8));
         }
     }
@@ -168,7 +168,7 @@ impl NameHash {
         }
         self.last = (self.last >> 8) | (u64::from(b) << 56);
         self.len += 1;
-        if self.len % 8 == 0 {
+        if self.len.is_multiple_of(8) {
             self.h = hash_mix(self.h, self.last);
         }
     }
@@ -182,7 +182,7 @@ impl NameHash {
                 .checked_shr(8 * (8 - self.len as u32))
                 .unwrap_or(0);
             h = hash_mix(h, w);
-        } else if self.len % 8 != 0 {
+        } else if !self.len.is_multiple_of(8) {
             h = hash_mix(h, self.last);
         }
         hash_finish(h, self.len)

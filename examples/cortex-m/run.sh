@@ -12,6 +12,8 @@
 #   XCONNAUTH_QEMU_PREFIX  where QEMU is unpacked
 #                          (default: ${XDG_CACHE_HOME:-$HOME/.cache}/xconnauth-qemu)
 #   QEMU_TIMEOUT           seconds per QEMU run (default 120)
+#   XCONNAUTH_QEMU_ONLY=1  only find or unpack QEMU, print its path and stop
+#                          (scripts/setup.sh uses it)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -145,6 +147,10 @@ find_qemu() {
 
 qemu="$(find_qemu)"
 log "QEMU: $("$qemu" --version | head -n1)"
+if [ "${XCONNAUTH_QEMU_ONLY:-0}" = 1 ]; then
+    echo "$qemu"
+    exit 0
+fi
 
 if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "$target"; then
     log "rustup target add $target"

@@ -4,7 +4,7 @@
 #   2. the C service, with -Wall -Wextra -Werror, against the .so; and a second build with
 #      AddressSanitizer + UBSan against the .a
 #   3. the .NET service with Mono's mcs (skipped, with a message, when mcs/mono are absent:
-#      apt-get install -y mono-mcs mono-runtime)
+#      apt-get install -y mono-mcs mono-runtime; with CI=true their absence is a failure)
 #   4. pytest over examples/remote-service/tests: the local Keycloak-style issuer
 #      (examples/issuer) mints tokens and serves discovery/JWKS; both services run as
 #      subprocesses; then the C tests again against the sanitizer build
@@ -59,6 +59,10 @@ if command -v mcs >/dev/null 2>&1 && command -v mono >/dev/null 2>&1; then
     mcs -langversion:6 -warnaserror -nologo -out:"$build/RemoteService.exe" \
         "$root/examples/dotnet/XConnAuth.cs" "$here/dotnet/RemoteService.cs"
     export REMOTE_SERVICE_DOTNET="$build/RemoteService.exe"
+elif [ "${CI:-false}" = true ]; then
+    echo "error: mcs/mono not installed (CI=true: the .NET service tests may not be skipped;" \
+        "scripts/setup.sh installs mono-mcs mono-runtime)" >&2
+    exit 1
 else
     echo "SKIP: .NET service tests (mcs/mono not installed: apt-get install -y mono-mcs mono-runtime)"
     unset REMOTE_SERVICE_DOTNET

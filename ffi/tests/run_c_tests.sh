@@ -7,9 +7,14 @@
 #   5. the dev corpus (tests/vectors/dev) through the .so with Python ctypes
 #   6. make -C ffi install into a temporary prefix, then examples/c/verify.c built with
 #      pkg-config against the installed copy and run
-#   7. examples/dotnet (P/Invoke wrapper + test) on Mono, when mcs and mono are installed
-#      (apt-get install -y mono-mcs mono-runtime); skipped otherwise
+#   7. the C tarball (make dist-c) unpacked into a fresh prefix, examples/c/verify.c built
+#      against it with pkg-config and run; its .pc version, xca_version() and the
+#      workspace version agree
+#   8. examples/dotnet (P/Invoke wrapper + test) on Mono, when mcs and mono are installed
+#      (apt-get install -y mono-mcs mono-runtime; scripts/setup.sh does it)
 # Exits non-zero if any step fails, after running all of them, and prints a summary.
+# A missing optional tool (g++, pkg-config, Mono) skips its step with a message, except
+# with CI=true, where it is a failure.
 #
 # Needs: cargo, gcc (or $CC), python3, valgrind, make; pkg-config is used when present.
 # Honours CARGO_TARGET_DIR (default: target, relative to the repo root).
@@ -47,6 +52,17 @@ step() { # step NAME COMMAND...: runs it, logs its output, records PASS/FAIL
         FAILED=1
         echo "---- $name failed; last lines of $log:" >&2
         tail -n 25 "$log" >&2
+    fi
+}
+
+CI="${CI:-false}"
+# skipped NAME REASON: a SKIP line, or a failure in CI (a missing tool is never silent there).
+skipped() {
+    if [ "$CI" = true ]; then
+        RESULTS+=("FAIL  $1 (CI=true, but $2)")
+        FAILED=1
+    else
+        RESULTS+=("SKIP  $1 ($2)")
     fi
 }
 
@@ -112,6 +128,9 @@ header_compiles() {
     "$CC" -std=c99 -pedantic -Wall -Wextra -Werror -I"$ROOT/include" -c "$BUILD/hdr.c" -o "$BUILD/hdr.o" || return 1
     if command -v g++ >/dev/null 2>&1; then
         g++ -std=c++11 -Wall -Wextra -Werror -I"$ROOT/include" -x c++ -c "$BUILD/hdr.c" -o "$BUILD/hdr_cpp.o" || return 1
+    elif [ "$CI" = true ]; then
+        echo "g++ not found (CI=true: a failure)"
+        return 1
     else
         echo "g++ not found: C++ check skipped"
     fi
@@ -133,6 +152,9 @@ pkg_flags() { # pkg_flags PREFIX: what `pkg-config --cflags --libs xconnauth` pr
     local pc="$1/lib/pkgconfig"
     if command -v pkg-config >/dev/null 2>&1; then
         PKG_CONFIG_PATH="$pc" pkg-config --cflags --libs xconnauth
+    elif [ "$CI" = true ]; then
+        echo "pkg-config not found (CI=true: a failure)" >&2
+        return 1
     else
         # Same answer for this simple .pc file, without pkg-config.
         local inc lib
@@ -150,8 +172,10 @@ install_and_example() {
         [ -e "$prefix/$f" ] || { echo "missing after install: $f"; return 1; }
     done
     [ "$(readlink "$prefix/lib/libxconnauth.so")" = "$SONAME" ] || { echo "bad .so link"; return 1; }
-    # shellcheck disable=SC2046
-    "$CC" -Wall -Wextra -Werror "$ROOT/examples/c/verify.c" $(pkg_flags "$prefix") -o "$BUILD/verify" || return 1
+    local flags
+    flags="$(pkg_flags "$prefix")" || return 1
+    # shellcheck disable=SC2086
+    "$CC" -Wall -Wextra -Werror "$ROOT/examples/c/verify.c" $flags -o "$BUILD/verify" || return 1
     local out rc
     out="$(LD_LIBRARY_PATH="$prefix/lib" "$BUILD/verify" "$EXAMPLES/jwks.json" "$EXAMPLES/policy.json" \
         "$(cat "$EXAMPLES/token.jwt")" "$NOW")"
@@ -177,6 +201,58 @@ install_and_example() {
     # The installed library is the one that ran.
     LD_LIBRARY_PATH="$prefix/lib" ldd "$BUILD/verify" | grep "$prefix/lib/$SONAME" || return 1
     echo "verify example: 4 passed, 0 failed"
+}
+
+# The package users download: unpacked (not installed by make) into a fresh prefix; the
+# .pc file must find that prefix by itself (${pcfiledir}).
+tarball_and_example() {
+    command -v pkg-config >/dev/null 2>&1 || { echo "pkg-config is required for this step"; return 1; }
+    local version tarball prefix="$BUILD/tar-prefix"
+    version="$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\([^"]*\)"/\1/p' "$ROOT/Cargo.toml" | head -n 1)"
+    make -s -C "$ROOT" dist-c CARGO_TARGET_DIR="$TARGET_DIR" >"$BUILD/dist-c.out" || return 1
+    tarball="$ROOT/$(tail -n 1 "$BUILD/dist-c.out")"
+    [ -f "$tarball" ] || { echo "no tarball: $tarball"; return 1; }
+    rm -rf "$prefix"
+    mkdir -p "$prefix"
+    tar -xzf "$tarball" -C "$prefix" --strip-components=1 || return 1
+    local f
+    for f in include/xconnauth.h "lib/$SONAME" lib/libxconnauth.so lib/libxconnauth.a lib/pkgconfig/xconnauth.pc \
+        share/doc/xconnauth/LICENSE-MIT share/doc/xconnauth/LICENSE-APACHE; do
+        [ -e "$prefix/$f" ] || { echo "missing in the tarball: $f"; return 1; }
+    done
+    [ "$(readlink "$prefix/lib/libxconnauth.so")" = "$SONAME" ] || { echo "bad .so link"; return 1; }
+    [ "$( (readelf -d "$prefix/lib/$SONAME" 2>/dev/null || objdump -p "$prefix/lib/$SONAME") |
+        sed -n 's/.*\(libxconnauth\.so\.[0-9][0-9]*\).*/\1/p' | head -n 1)" = "$SONAME" ] ||
+        { echo "the packaged library has no soname $SONAME"; return 1; }
+    local pcv flags
+    pcv="$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --modversion xconnauth)" || return 1
+    [ "$pcv" = "$version" ] || { echo "xconnauth.pc says $pcv, the workspace $version"; return 1; }
+    flags="$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs xconnauth)" || return 1
+    # ${pcfiledir}/../../include must lead to the prefix the tarball was unpacked into.
+    local inc
+    inc="$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --variable=includedir xconnauth)" || return 1
+    [ "$(cd "$inc" && pwd -P)" = "$(cd "$prefix/include" && pwd -P)" ] ||
+        { echo "pkg-config's includedir $inc is not the prefix's"; return 1; }
+    # shellcheck disable=SC2086
+    "$CC" -Wall -Wextra -Werror "$ROOT/examples/c/verify.c" $flags -o "$BUILD/verify_tar" || return 1
+    printf '#include <stdio.h>\n#include "xconnauth.h"\nint main(void) { puts(xca_version()); return 0; }\n' \
+        >"$BUILD/version.c"
+    # shellcheck disable=SC2086
+    "$CC" -Wall -Wextra -Werror "$BUILD/version.c" $flags -o "$BUILD/version_tar" || return 1
+    local libv
+    libv="$(LD_LIBRARY_PATH="$prefix/lib" "$BUILD/version_tar")" || return 1
+    [ "$libv" = "$version" ] || { echo "xca_version() says $libv, the workspace $version"; return 1; }
+    local out rc
+    out="$(LD_LIBRARY_PATH="$prefix/lib" "$BUILD/verify_tar" "$EXAMPLES/jwks.json" "$EXAMPLES/policy.json" \
+        "$(cat "$EXAMPLES/token.jwt")" "$NOW")"
+    rc=$?
+    [ $rc -eq 0 ] && [ "$(echo "$out" | head -n 1)" = "valid" ] || { echo "valid token: rc=$rc"; return 1; }
+    out="$(LD_LIBRARY_PATH="$prefix/lib" "$BUILD/verify_tar" "$EXAMPLES/jwks.json" "$EXAMPLES/policy.json" \
+        "$(cat "$EXAMPLES/tampered.jwt")" "$NOW" 2>&1)"
+    rc=$?
+    [ $rc -eq 1 ] && echo "$out" | grep -q '^invalid: bad_signature' || { echo "tampered: rc=$rc"; return 1; }
+    LD_LIBRARY_PATH="$prefix/lib" ldd "$BUILD/verify_tar" | grep "$prefix/lib/$SONAME" || return 1
+    echo "tarball $(basename "$tarball"): version $version (pc, xca_version), verify example: 2 passed, 0 failed"
 }
 
 dotnet_example() {
@@ -207,10 +283,11 @@ reference_corpus() {
 }
 step "reference cases via ctypes" reference_corpus
 step "make install + examples/c/verify.c via pkg-config" install_and_example
+step "C tarball (make dist-c) in a fresh prefix + examples/c via pkg-config" tarball_and_example
 if command -v mcs >/dev/null 2>&1 && command -v mono >/dev/null 2>&1; then
     step "examples/dotnet on Mono" dotnet_example
 else
-    RESULTS+=("SKIP  examples/dotnet on Mono (mcs/mono not installed: apt-get install -y mono-mcs mono-runtime)")
+    skipped "examples/dotnet on Mono" "mcs/mono not installed: apt-get install -y mono-mcs mono-runtime"
 fi
 
 echo
