@@ -122,8 +122,7 @@ fn full_verify_allocates_only_for_rsa() {
     let sig = base64_decode(&token[dot + 1..]);
     let jwks = KeySet::from_jwks(
         &std::fs::read(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../tests/vectors/dev/jwks/keycloak.json"),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/dev/jwks/keycloak.json"),
         )
         .unwrap(),
     )
