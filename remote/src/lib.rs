@@ -607,7 +607,11 @@ fn worker(sh: &Arc<Shared>, index: usize) {
         let cached = st.jwks_uri.clone();
         drop(st);
 
-        let result = sh.fetch_keys(iss, cached);
+        // A bug in a fetch must not leave `in_flight` set for ever (every caller with an
+        // unknown kid would then wait out the deadline): it becomes a failed attempt.
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sh.fetch_keys(iss, cached)))
+                .unwrap_or_else(|_| Err("internal error while fetching (please report it)".into()));
 
         let mut guard = lock(&iss.state);
         let end = Instant::now();

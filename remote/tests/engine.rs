@@ -422,6 +422,28 @@ fn a_trailing_slash_issuer_is_discovered_and_compared_exactly() {
 }
 
 #[test]
+fn a_transient_failure_is_retried_once_inside_the_deadline() {
+    let k1 = &keys()[0];
+    let body = jwks(&[k1.jwk()]);
+    let server = Server::start(move |_, n| match n {
+        0 | 2 | 3 => Reply::Status(503),
+        _ => Reply::Json(body.clone(), None),
+    });
+    let iss = server.url(REALM);
+    let o = Options::default().with_refresh_cooldown(Duration::ZERO);
+    let v = verifier(&iss, &server.url("/certs"), o);
+    let start = Instant::now();
+    v.refresh().unwrap();
+    assert_eq!(server.hits(), 2, "one retry");
+    assert!(start.elapsed() < Duration::from_millis(1000));
+    // Twice in a row: one retry only, then the attempt fails (keys kept).
+    let err = v.refresh().unwrap_err().to_string();
+    assert!(err.contains("HTTP status 503 (after one retry)"), "{err}");
+    assert_eq!(server.hits(), 4);
+    assert!(v.verify(k1.token(&iss).as_bytes(), NOW).is_ok());
+}
+
+#[test]
 fn redirects_are_refused() {
     let k1 = &keys()[0];
     let body = jwks(&[k1.jwk()]);
