@@ -163,7 +163,7 @@ impl Drop for Handle {
 struct Shared {
     policy: Policy,
     options: Options,
-    agent: ureq::Agent,
+    agent: fetch::Http,
     current: ArcSwapOption<Verifier>,
     issuers: Vec<Issuer>,
     /// Serialises rebuilds of `current`, so the last swap holds the newest sets.
@@ -383,6 +383,33 @@ impl RemoteVerifier {
     pub fn snapshot(&self) -> Option<Arc<Verifier>> {
         self.handle.shared.current.load_full()
     }
+}
+
+/// Fetches one document (a JWKS, say) once, under the engine's rules: [`check_url`],
+/// no redirects, `options.max_bytes`, one `options.timeout` deadline with one retry of a
+/// transient error, the system roots plus `options.ca_file`. For callers that want a
+/// single fetch without the engine (the CLI's `--jwks URL`).
+///
+/// ```
+/// use xconnauth_remote::{fetch_document, Options, RemoteError};
+/// let err = fetch_document("http://jwks.example.com/certs", &Options::default()).unwrap_err();
+/// assert!(matches!(err, RemoteError::Config(_)));
+/// ```
+///
+/// # Errors
+/// [`RemoteError::Config`] for a URL against the rules or an unreadable `ca_file`;
+/// [`RemoteError::Fetch`] (its `issuer` holds the URL) when the fetch fails.
+pub fn fetch_document(url: &str, options: &Options) -> Result<Vec<u8>, RemoteError> {
+    options.validate()?;
+    check_url(url).map_err(ConfigError::new)?;
+    let agent = fetch::agent(options)?;
+    let deadline = Instant::now() + options.timeout;
+    fetch::get(&agent, url, options.max_bytes, deadline)
+        .map(|f| f.body)
+        .map_err(|message| RemoteError::Fetch {
+            issuer: url.to_owned(),
+            message,
+        })
 }
 
 /// Time for a worker to notice a finished fetch and a waiter to wake, beyond the
