@@ -412,6 +412,10 @@ pub fn fetch_document(url: &str, options: &Options) -> Result<Vec<u8>, RemoteErr
         })
 }
 
+/// With several issuers being refreshed, how long a waiter watches one before looking
+/// at the next.
+const MULTI_WAIT_SLICE: Duration = Duration::from_millis(20);
+
 /// Time for a worker to notice a finished fetch and a waiter to wake, beyond the
 /// deadline of the fetch itself.
 const WAKE_SLACK: Duration = Duration::from_millis(100);
@@ -484,16 +488,41 @@ impl Shared {
             return Err(self.explain(first));
         }
         let deadline = Instant::now() + self.options.timeout + WAKE_SLACK;
-        for (iss, mark) in self.issuers.iter().zip(waits) {
-            if mark != u64::MAX {
-                drop(self.wait_for_attempt(iss, mark, deadline));
-            }
-        }
-        let again = match self.current.load().as_deref() {
+        let verify_now = || match self.current.load().as_deref() {
             Some(v) => v.verify(token, now),
             None => Err(no_keys()),
         };
-        again.map_err(|e| self.explain(e))
+        // Wait for the asked issuers; with several, re-verify as each one finishes, so
+        // a realm that answers at once is not held up by one that is down.
+        let mut pending: Vec<(&Issuer, u64)> = self
+            .issuers
+            .iter()
+            .zip(waits)
+            .filter(|(_, mark)| *mark != u64::MAX)
+            .collect();
+        while !pending.is_empty() {
+            let slice = if pending.len() == 1 {
+                deadline
+            } else {
+                deadline.min(Instant::now() + MULTI_WAIT_SLICE)
+            };
+            let mut finished = false;
+            pending.retain(|&(iss, mark)| {
+                let st = self.wait_for_attempt(iss, mark, slice);
+                let done = st.attempts != mark || st.shutdown;
+                finished |= done;
+                !done
+            });
+            if Instant::now() >= deadline {
+                break;
+            }
+            if finished && !pending.is_empty() {
+                if let Ok(v) = verify_now() {
+                    return Ok(v);
+                }
+            }
+        }
+        verify_now().map_err(|e| self.explain(e))
     }
 
     /// `unknown_kid` while some issuer has no keys is `keys_unavailable`: that issuer
