@@ -27,7 +27,8 @@ typedef struct xca_verifier xca_verifier;
 
 /**
  * The result of every fallible `xca_` call: `XCA_OK` (0), one of the 18 token
- * categories (1-18), or an API-misuse code (100 and up). Values
+ * categories (1-18), `XCA_KEYS_UNAVAILABLE` (19, a remote verifier has no keys yet),
+ * or an API-misuse code (100 and up). Values
  * are fixed and never reused. `xca_status_name()` gives the stable code string.
  */
 typedef uint32_t xca_status;
@@ -130,6 +131,13 @@ typedef uint32_t xca_status;
 #define XCA_MISSING_ROLE 18
 
 /**
+ * Not a token error: a verifier that fetches its keys from an issuer has none yet
+ * that could judge the token (the issuer was unreachable since start). Answer HTTP
+ * 503; the token may be fine.
+ */
+#define XCA_KEYS_UNAVAILABLE 19
+
+/**
  * A required pointer argument is NULL.
  */
 #define XCA_NULL_ARGUMENT 100
@@ -184,7 +192,8 @@ const char *xca_status_name(xca_status status);
 
 /**
  * The HTTP status to answer a rejected token with: 403 for `XCA_MISSING_SCOPE` and
- * `XCA_MISSING_ROLE`, 401 for the other token categories (1-18), and 0 for `XCA_OK`,
+ * `XCA_MISSING_ROLE`, 503 for `XCA_KEYS_UNAVAILABLE`, 401 for the other token
+ * categories (1-18), and 0 for `XCA_OK`,
  * the API-misuse codes and unknown values (those are not the client's fault: answer
  * them as an internal error).
  */
@@ -311,7 +320,7 @@ xca_status xca_last_error_message(char *buf, size_t cap, size_t *len);
  * `Bearer realm="demo", error="invalid_token", error_description="Token expired"`
  * (`error="insufficient_scope"` for `XCA_MISSING_SCOPE` / `XCA_MISSING_ROLE`).
  *
- * - `status`: a token category (1-18); anything else is `XCA_INVALID_ARGUMENT`.
+ * - `status`: a verify category (1-19); anything else is `XCA_INVALID_ARGUMENT`.
  * - `realm`: NUL-terminated UTF-8, or NULL to leave the realm out.
  * - `out`, `cap`, `len`: NUL-terminated text output, as for `xca_last_error_message()`
  *   (`XCA_BUFFER_TOO_SMALL` gives the needed length without the NUL; `out` may be NULL
@@ -328,9 +337,9 @@ xca_status xca_www_authenticate(xca_status status,
 
 /**
  * Writes an RFC 7807 ProblemDetails JSON body for a rejected token:
- * `{"type":...,"title":...,"status":401|403,"detail":...,"instance":...,"error":"<code>"}`.
+ * `{"type":...,"title":...,"status":401|403|503,"detail":...,"instance":...,"error":"<code>"}`.
  *
- * - `status`: a token category (1-18); anything else is `XCA_INVALID_ARGUMENT`.
+ * - `status`: a verify category (1-19); anything else is `XCA_INVALID_ARGUMENT`.
  * - `type_uri`: NUL-terminated UTF-8, or NULL for `about:blank` (then `title` is the
  *   HTTP reason phrase; with a specific type, e.g. i2 Connect's
  *   `urn:uuid:264caa46-75cb-4ac5-891a-11adeb48b6fb`, it names the problem).

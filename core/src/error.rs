@@ -48,11 +48,15 @@ pub enum ErrorKind {
     MissingScope,
     /// A required realm or client role is not granted.
     MissingRole,
+    /// Not a token error: a verifier that fetches its keys from an issuer has no key
+    /// set yet that could judge this token (the issuer was unreachable since start).
+    /// HTTP 503: the client may retry; the token may well be fine.
+    KeysUnavailable,
 }
 
 impl ErrorKind {
     /// Every category, in DESIGN §2 order.
-    pub const ALL: [ErrorKind; 18] = [
+    pub const ALL: [ErrorKind; 19] = [
         ErrorKind::Malformed,
         ErrorKind::BadBase64,
         ErrorKind::BadJson,
@@ -71,6 +75,8 @@ impl ErrorKind {
         ErrorKind::WrongType,
         ErrorKind::MissingScope,
         ErrorKind::MissingRole,
+        // Appended, never inserted: the C status codes follow this order.
+        ErrorKind::KeysUnavailable,
     ];
 
     /// The stable category string, e.g. `"expired"`.
@@ -99,6 +105,7 @@ impl ErrorKind {
             ErrorKind::WrongType => "wrong_type",
             ErrorKind::MissingScope => "missing_scope",
             ErrorKind::MissingRole => "missing_role",
+            ErrorKind::KeysUnavailable => "keys_unavailable",
         }
     }
 
@@ -109,11 +116,17 @@ impl ErrorKind {
     }
 
     /// The HTTP status to answer with: 403 for scope and role failures (the token is
-    /// fine but not enough), 401 otherwise.
+    /// fine but not enough), 503 for `keys_unavailable` (the server cannot judge the
+    /// token now), 401 otherwise.
+    ///
+    /// ```
+    /// assert_eq!(xconnauth::ErrorKind::KeysUnavailable.http_status(), 503);
+    /// ```
     #[must_use]
     pub const fn http_status(self) -> u16 {
         match self {
             ErrorKind::MissingScope | ErrorKind::MissingRole => 403,
+            ErrorKind::KeysUnavailable => 503,
             _ => 401,
         }
     }
@@ -140,6 +153,7 @@ impl ErrorKind {
             ErrorKind::WrongType => "Wrong token type",
             ErrorKind::MissingScope => "Insufficient scope",
             ErrorKind::MissingRole => "Insufficient role",
+            ErrorKind::KeysUnavailable => "Signing keys unavailable",
         }
     }
 }
@@ -324,6 +338,10 @@ mod tests {
             .filter(|k| k.http_status() == 403)
             .count();
         assert_eq!(statuses, 2);
+        assert_eq!(ErrorKind::ALL.last(), Some(&ErrorKind::KeysUnavailable));
+        assert!(ErrorKind::ALL
+            .iter()
+            .all(|k| (k.http_status() == 503) == (*k == ErrorKind::KeysUnavailable)));
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub struct ProblemDetails<'a> {
     pub type_uri: &'a str,
     /// Short summary.
     pub title: &'a str,
-    /// HTTP status (401 or 403).
+    /// HTTP status (401, 403, or 503 for `keys_unavailable`).
     pub status: u16,
     /// Human explanation; never holds token content.
     pub detail: Detail,
@@ -52,10 +52,10 @@ impl<'a> ProblemDetails<'a> {
         let _ = err.write_detail(&mut Truncating(&mut detail));
         ProblemDetails {
             type_uri: "about:blank",
-            title: if err.http_status() == 403 {
-                "Forbidden"
-            } else {
-                "Unauthorized"
+            title: match err.http_status() {
+                403 => "Forbidden",
+                503 => "Service Unavailable",
+                _ => "Unauthorized",
             },
             status: err.http_status(),
             detail,
@@ -132,6 +132,21 @@ impl<const N: usize> Write for Truncating<'_, N> {
 /// `Bearer realm="…", error="invalid_token", error_description="…"`, or
 /// `error="insufficient_scope"` for 403 answers.
 ///
+/// For `keys_unavailable` (a 503 answer) the value is the bare challenge, `Bearer` or
+/// `Bearer realm="…"`: RFC 6750 defines no error code for "the server cannot judge the
+/// token now", `invalid_token` would tell the client to drop a token that may be fine,
+/// and OAuth's `temporarily_unavailable` belongs to the authorization endpoint
+/// (RFC 6749 §4.1.2.1), not to resource servers. The reason travels in the 503
+/// ProblemDetails body instead.
+///
+/// ```
+/// use xconnauth::{Error, ErrorKind, http::www_authenticate};
+/// let mut v = String::new();
+/// let err = Error::new(ErrorKind::KeysUnavailable, "no keys yet");
+/// www_authenticate(&err, Some("demo"), &mut v).unwrap();
+/// assert_eq!(v, r#"Bearer realm="demo""#);
+/// ```
+///
 /// ```
 /// use xconnauth::{Error, ErrorKind, http::www_authenticate};
 /// let mut v = String::new();
@@ -143,17 +158,24 @@ impl<const N: usize> Write for Truncating<'_, N> {
 /// # Errors
 /// Only those of `out`.
 pub fn www_authenticate(err: &Error, realm: Option<&str>, out: &mut dyn Write) -> fmt::Result {
+    let code = match err.http_status() {
+        403 => "insufficient_scope",
+        503 => {
+            out.write_str("Bearer")?;
+            if let Some(realm) = realm {
+                out.write_str(" realm=")?;
+                quoted(realm.chars(), out)?;
+            }
+            return Ok(());
+        }
+        _ => "invalid_token",
+    };
     out.write_str("Bearer ")?;
     if let Some(realm) = realm {
         out.write_str("realm=")?;
         quoted(realm.chars(), out)?;
         out.write_str(", ")?;
     }
-    let code = if err.http_status() == 403 {
-        "insufficient_scope"
-    } else {
-        "invalid_token"
-    };
     write!(out, "error=\"{code}\", error_description=")?;
     let mut detail = Detail::new();
     let _ = err.write_detail(&mut Truncating(&mut detail));
@@ -240,5 +262,14 @@ mod tests {
             v,
             r#"Bearer realm="a\"b", error="insufficient_scope", error_description="x (?')""#
         );
+        let err = Error::new(ErrorKind::KeysUnavailable, "no keys yet");
+        let mut v = String::new();
+        www_authenticate(&err, None, &mut v).unwrap();
+        assert_eq!(v, "Bearer");
+        let p: serde_json::Value =
+            serde_json::from_str(&ProblemDetails::new(&err).to_json()).unwrap();
+        assert_eq!(p["status"], 503);
+        assert_eq!(p["title"], "Service Unavailable");
+        assert_eq!(p["error"], "keys_unavailable");
     }
 }

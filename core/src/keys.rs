@@ -460,6 +460,32 @@ impl KeySet {
     pub fn iter(&self) -> impl Iterator<Item = &RsaKey> {
         self.keys.iter()
     }
+
+    /// The keys that could verify some token under `policy`: restricted to no `alg` or
+    /// to an allowed one, and inside `min_rsa_bits..=max_rsa_bits` with a good exponent.
+    /// A fetched set with none of them must not replace a working one (a 512-bit-only or
+    /// RS512-only set under an RS256 policy would turn every valid token into a
+    /// rejection).
+    ///
+    /// ```
+    /// # let jwks = std::fs::read("../examples/keycloak/jwks.json").unwrap();
+    /// use xconnauth::{Algorithm, KeySet, Policy};
+    /// let keys = KeySet::from_jwks(&jwks)?;
+    /// let mut policy = Policy::new(["https://sso.example.com/realms/demo"]);
+    /// assert_eq!(keys.usable_under(&policy).count(), 1);
+    /// policy.algorithms = vec![Algorithm::RS512];
+    /// assert_eq!(keys.usable_under(&policy).count(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn usable_under<'s>(
+        &'s self,
+        policy: &'s crate::Policy,
+    ) -> impl Iterator<Item = &'s RsaKey> {
+        self.keys.iter().filter(|k| {
+            k.alg().is_none_or(|a| policy.algorithms.contains(&a))
+                && k.strong_enough(policy.min_rsa_bits, policy.max_rsa_bits)
+        })
+    }
 }
 
 fn opt_str<'a>(

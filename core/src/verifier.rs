@@ -411,6 +411,48 @@ impl Verifier {
     /// A verifier for several realms, each with its own key set. A token must be signed
     /// by a key of the realm its `iss` names.
     ///
+    /// The rule, exactly (DESIGN §3 steps 5, 6 and 8; no claim is read before a
+    /// signature has verified):
+    /// 1. Within each realm, the candidate is the one usable key (RSA, `use` absent or
+    ///    `sig`, `alg` absent or the token's) whose `kid` equals the header's, or, for a
+    ///    token without `kid`, the realm's only usable key. A kid naming several usable
+    ///    keys of one realm gives that realm no candidate (`unknown_kid`), and so does a
+    ///    candidate outside `min_rsa_bits..=max_rsa_bits` (`weak_key`).
+    /// 2. No realm has a candidate: the refusal is `weak_key` if some realm's candidate
+    ///    was weak, else `unknown_kid`.
+    /// 3. The candidates (at most one per realm, so at most one signature check per
+    ///    configured issuer) are tried in the order the sets were given; the first whose
+    ///    signature verifies makes its realm the token's owner. None verifies:
+    ///    `bad_signature`.
+    /// 4. Step 8 then requires `iss` to equal the owner's issuer byte for byte: a realm-B
+    ///    token signed with realm A's key is `wrong_issuer`, never valid.
+    ///
+    /// So two realms may publish the same `kid` and both verify. The same key *material*
+    /// published by two realms belongs to the first of them given (its signature
+    /// verifies first). With a single set (this
+    /// or [`new`](Self::new)) the path is the plain one: one candidate, one check.
+    ///
+    /// ```
+    /// # let jwks = std::fs::read("../examples/keycloak/jwks.json").unwrap();
+    /// # let policy = std::fs::read("../examples/keycloak/policy.json").unwrap();
+    /// # let token = std::fs::read_to_string("../examples/keycloak/token.jwt").unwrap();
+    /// # let other_jwks = std::fs::read_to_string("../benches/data/jwks-2048.json").unwrap()
+    /// #     .replace("bench-2048", "axxZI6gTmiL25UHJqyv5Ng7l6jk40vgF6A0mbMYHaOU");
+    /// use xconnauth::{KeySet, Policy, Verifier};
+    /// let mut policy = Policy::from_json(&policy)?;
+    /// let realm = "https://sso.example.com/realms/demo";
+    /// policy.issuers = vec![realm.into(), "https://other.example.com/realms/b".into()];
+    /// let keys = KeySet::from_jwks(&jwks)?;
+    /// // Both realms publish the same kids; the demo realm's key signed the token.
+    /// let v = Verifier::with_issuer_keys(policy.clone(), [
+    ///     (realm.to_string(), keys.clone()),
+    ///     (policy.issuers[1].clone(), KeySet::from_jwks(other_jwks.as_bytes())?),
+    /// ])?;
+    /// let verified = v.verify(token.trim().as_bytes(), 1_764_000_000)?;
+    /// assert_eq!(verified.claims().iss().map(|i| i.to_string()).as_deref(), Some(realm));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// The policy is invalid, an issuer is not in `policy.issuers`, or no key is usable.
     pub fn with_issuer_keys<I>(policy: Policy, sets: I) -> Result<Verifier, ConfigError>
@@ -540,17 +582,20 @@ impl Verifier {
         let (header, fields) = header_with_fields(header_bytes)?;
         // 4. header policy
         let alg = header_policy(&fields, &self.policy.algorithms)?;
-        // 5. key
-        let (set, key) = self.select_key(fields.kid, alg)?;
-        // 6. signature
-        let sig = bytes(parts.signature)?;
         let signing_input = token.get(..parts.signing_input).unwrap_or_default();
-        if !key.verify(alg, signing_input, sig) {
-            return Err(Error::new(
-                ErrorKind::BadSignature,
-                "the signature does not verify",
-            ));
-        }
+        let set = if let [only] = self.sets.as_slice() {
+            // 5. key
+            let key = select_in_set(only, fields.kid, alg, &self.policy)?;
+            // 6. signature
+            let sig = bytes(parts.signature)?;
+            if !key.verify(alg, signing_input, sig) {
+                return Err(bad_signature());
+            }
+            0
+        } else {
+            // 5 + 6 per realm (see `with_issuer_keys`).
+            self.select_in_realms(fields.kid, alg, signing_input, bytes(parts.signature))?
+        };
         // 7. payload
         let payload_bytes = bytes(parts.payload)?;
         let claims = Claims::parse_json(payload_bytes, "the payload is not a JSON object")?;
@@ -565,55 +610,51 @@ impl Verifier {
         })
     }
 
-    /// Step 5: exactly one usable key, then its strength.
-    fn select_key(
+    /// Steps 5 and 6 with several realms: each realm offers at most one candidate (its
+    /// one usable key matching the kid); the candidates are tried in configuration
+    /// order and the first whose signature verifies names the owner realm, returned as
+    /// its index. At most one signature check per configured issuer.
+    fn select_in_realms(
         &self,
         kid: Option<Value<'_>>,
         alg: Algorithm,
-    ) -> Result<(usize, &RsaKey), Error> {
-        let unknown = |m| Error::new(ErrorKind::UnknownKid, m);
-        let kid = match kid {
-            None => None,
-            Some(Value::String(s)) => Some(s),
-            Some(_) => return Err(unknown("the header kid is not a string")),
-        };
-        let mut found: Option<(usize, &RsaKey)> = None;
-        for (i, set) in self.sets.iter().enumerate() {
-            for key in set.keys.iter() {
-                if !key.usable_for(alg) {
-                    continue;
-                }
-                let matches = match (kid, key.kid()) {
-                    (Some(want), Some(have)) => want.eq_str(have),
-                    (Some(_), None) => false,
-                    (None, _) => true,
-                };
-                if matches {
-                    if found.is_some() {
-                        return Err(unknown(if kid.is_some() {
-                            "the kid names several keys"
-                        } else {
-                            "the token has no kid and several keys could verify it"
-                        }));
+        signing_input: &[u8],
+        sig: Result<&[u8], Error>,
+    ) -> Result<usize, Error> {
+        let candidate = |set| select_in_set(set, kid, alg, &self.policy);
+        // Step 5 across the realms: the most telling refusal when no realm has a strong
+        // candidate. A realm with a weak key or an ambiguous kid says more than one
+        // without the kid at all.
+        let mut refusal: Option<Error> = None;
+        let mut strong = 0usize;
+        for set in &self.sets {
+            match candidate(set) {
+                Ok(_) => strong += 1,
+                Err(e) => {
+                    let rank = |e: &Error| match e.message() {
+                        _ if e.kind() == ErrorKind::WeakKey => 2,
+                        m if m == SEVERAL_KEYS || m == SEVERAL_KEYS_NO_KID => 1,
+                        _ => 0,
+                    };
+                    if refusal.as_ref().is_none_or(|r| rank(&e) > rank(r)) {
+                        refusal = Some(e);
                     }
-                    found = Some((i, key));
                 }
             }
         }
-        let (i, key) = found.ok_or_else(|| {
-            unknown(if kid.is_some() {
-                "no usable signing key has the token's kid"
-            } else {
-                "the token has no kid and no single usable key"
-            })
-        })?;
-        if !key.strong_enough(self.policy.min_rsa_bits, self.policy.max_rsa_bits) {
-            return Err(Error::new(
-                ErrorKind::WeakKey,
-                "the signing key is outside min_rsa_bits..=max_rsa_bits or its exponent is even, below 65537 or above 2^33",
-            ));
+        if strong == 0 {
+            return Err(refusal.unwrap_or_else(|| Error::new(ErrorKind::UnknownKid, NO_KEY)));
         }
-        Ok((i, key))
+        // Step 6: the signature decides which realm's key signed the token.
+        let sig = sig?;
+        for (i, set) in self.sets.iter().enumerate() {
+            if let Ok(key) = candidate(set) {
+                if key.verify(alg, signing_input, sig) {
+                    return Ok(i);
+                }
+            }
+        }
+        Err(bad_signature())
     }
 
     /// Step 8 alone, in DESIGN §3 order: re-checks the claims of a token verified
@@ -738,6 +779,73 @@ impl Verifier {
         }
         Ok(())
     }
+}
+
+const SEVERAL_KEYS: &str = "the kid names several keys";
+const SEVERAL_KEYS_NO_KID: &str = "the token has no kid and several keys could verify it";
+const NO_KEY: &str = "no usable signing key has the token's kid";
+const NO_KEY_NO_KID: &str = "the token has no kid and no single usable key";
+
+fn bad_signature() -> Error {
+    Error::new(ErrorKind::BadSignature, "the signature does not verify")
+}
+
+fn weak_key() -> Error {
+    Error::new(
+        ErrorKind::WeakKey,
+        "the signing key is outside min_rsa_bits..=max_rsa_bits or its exponent is even, below 65537 or above 2^33",
+    )
+}
+
+/// Step 5 within one key set: exactly one usable key, then its strength.
+fn select_in_set<'k>(
+    set: &'k IssuerKeys,
+    kid: Option<Value<'_>>,
+    alg: Algorithm,
+    policy: &Policy,
+) -> Result<&'k RsaKey, Error> {
+    let key = find_in_set(set, kid, alg)?;
+    if !key.strong_enough(policy.min_rsa_bits, policy.max_rsa_bits) {
+        return Err(weak_key());
+    }
+    Ok(key)
+}
+
+/// The one usable key of `set` the header's kid names (or, without a kid, the set's
+/// only usable key).
+fn find_in_set<'k>(
+    set: &'k IssuerKeys,
+    kid: Option<Value<'_>>,
+    alg: Algorithm,
+) -> Result<&'k RsaKey, Error> {
+    let unknown = |m| Error::new(ErrorKind::UnknownKid, m);
+    let kid = match kid {
+        None => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return Err(unknown("the header kid is not a string")),
+    };
+    let mut found: Option<&RsaKey> = None;
+    for key in set.keys.iter() {
+        if !key.usable_for(alg) {
+            continue;
+        }
+        let matches = match (kid, key.kid()) {
+            (Some(want), Some(have)) => want.eq_str(have),
+            (Some(_), None) => false,
+            (None, _) => true,
+        };
+        if matches {
+            if found.is_some() {
+                return Err(unknown(if kid.is_some() {
+                    SEVERAL_KEYS
+                } else {
+                    SEVERAL_KEYS_NO_KID
+                }));
+            }
+            found = Some(key);
+        }
+    }
+    found.ok_or_else(|| unknown(if kid.is_some() { NO_KEY } else { NO_KEY_NO_KID }))
 }
 
 /// The token of an `Authorization: Bearer <token>` value (RFC 6750 §2.1).

@@ -174,6 +174,69 @@ fn multi_realm_keys_are_bound_to_their_issuer() {
     assert!(Verifier::with_issuer_keys(p, [("https://evil".to_string(), demo_keys())]).is_err());
 }
 
+/// A JWKS holding `file`'s RS256 key twice: under its own kid and under `alias`.
+fn keys_with_alias(file: &str, alias: &str) -> KeySet {
+    let mut jwks: Json = serde_json::from_slice(&read(file)).unwrap();
+    let keys = jwks["keys"].as_array_mut().unwrap();
+    let mut copy = keys.iter().find(|k| k["alg"] == "RS256").unwrap().clone();
+    copy["kid"] = Json::from(alias);
+    keys.push(copy);
+    KeySet::from_jwks(&serde_json::to_vec(&jwks).unwrap()).unwrap()
+}
+
+#[test]
+fn realms_sharing_kids_each_verify_their_own_tokens() {
+    let demo_kid = "axxZI6gTmiL25UHJqyv5Ng7l6jk40vgF6A0mbMYHaOU";
+    // Both realms publish the kids "bench-2048" and the demo kid, with different keys.
+    let demo = keys_with_alias("examples/keycloak/jwks.json", "bench-2048");
+    let other = keys_with_alias("benches/data/jwks-2048.json", demo_kid);
+    let p = Policy::new([DEMO, OTHER]);
+    for order in [[DEMO, OTHER], [OTHER, DEMO]] {
+        let sets = order.map(|iss| {
+            let keys = if iss == DEMO { &demo } else { &other };
+            (iss.to_string(), keys.clone())
+        });
+        let v = Verifier::with_issuer_keys(p.clone(), sets).unwrap();
+        assert!(
+            v.verify(token("RS256").as_bytes(), NOW).is_ok(),
+            "{order:?}"
+        );
+        assert!(v.verify(token("other_realm").as_bytes(), NOW).is_ok());
+        // Realm "other"'s key signing a token that claims realm "demo": the signature
+        // names "other" as the owner, so the demo `iss` is refused.
+        let err = v.verify(token("other_key_claims_demo").as_bytes(), NOW);
+        assert_eq!(kind(err), Some(ErrorKind::WrongIssuer));
+        // A signature no realm's candidate accepts.
+        let mut forged = token("RS256");
+        forged.truncate(forged.len() - 4);
+        forged.push_str("AAAA");
+        assert_eq!(
+            kind(v.verify(forged.as_bytes(), NOW)),
+            Some(ErrorKind::BadSignature)
+        );
+    }
+    // Within one realm a kid naming two keys stays unknown_kid.
+    let mut jwks: Json = serde_json::from_slice(&read("examples/keycloak/jwks.json")).unwrap();
+    let keys = jwks["keys"].as_array_mut().unwrap();
+    let twin = keys.iter().find(|k| k["alg"] == "RS256").unwrap().clone();
+    keys.push(twin);
+    let twice = KeySet::from_jwks(&serde_json::to_vec(&jwks).unwrap()).unwrap();
+    let v = Verifier::with_issuer_keys(
+        p.clone(),
+        [(DEMO.to_string(), twice), (OTHER.to_string(), bench_keys())],
+    )
+    .unwrap();
+    let err = v.verify(token("RS256").as_bytes(), NOW).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownKid);
+    assert_eq!(err.message(), "the kid names several keys");
+    // A kid no realm has.
+    let v = Verifier::with_issuer_keys(p, [(OTHER.to_string(), bench_keys())]).unwrap();
+    assert_eq!(
+        kind(v.verify(token("RS256").as_bytes(), NOW)),
+        Some(ErrorKind::UnknownKid)
+    );
+}
+
 #[test]
 fn rotation_swaps_keys() {
     let v = Verifier::new(bench_keys(), Policy::new([DEMO])).unwrap();

@@ -32,6 +32,7 @@ namespace XConnAuth
         WrongType = 16,
         MissingScope = 17,
         MissingRole = 18,
+        KeysUnavailable = 19,
         NullArgument = 100,
         BufferTooSmall = 101,
         InvalidConfig = 102,
@@ -186,7 +187,7 @@ namespace XConnAuth
         {
         }
 
-        /// <summary>401, or 403 for missing_scope / missing_role.</summary>
+        /// <summary>401, 403 for missing_scope / missing_role, or 503 for keys_unavailable.</summary>
         public int HttpStatus
         {
             get { return Verifier.HttpStatus(Status); }

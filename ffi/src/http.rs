@@ -15,7 +15,7 @@ fn error_for(status: xca_status) -> Result<Error, Failure> {
     let kind: ErrorKind = kind_of(status).ok_or_else(|| {
         Failure::new(
             XCA_INVALID_ARGUMENT,
-            "the status is not a token category (1-18)",
+            "the status is not a verify category (1-19)",
         )
     })?;
     Ok(Error::new(kind, kind.title()))
@@ -31,7 +31,7 @@ fn status_of(result: Result<(), Failure>) -> xca_status {
 /// `Bearer realm="demo", error="invalid_token", error_description="Token expired"`
 /// (`error="insufficient_scope"` for `XCA_MISSING_SCOPE` / `XCA_MISSING_ROLE`).
 ///
-/// - `status`: a token category (1-18); anything else is `XCA_INVALID_ARGUMENT`.
+/// - `status`: a verify category (1-19); anything else is `XCA_INVALID_ARGUMENT`.
 /// - `realm`: NUL-terminated UTF-8, or NULL to leave the realm out.
 /// - `out`, `cap`, `len`: NUL-terminated text output, as for `xca_last_error_message()`
 ///   (`XCA_BUFFER_TOO_SMALL` gives the needed length without the NUL; `out` may be NULL
@@ -64,9 +64,9 @@ pub extern "C" fn xca_www_authenticate(
 }
 
 /// Writes an RFC 7807 ProblemDetails JSON body for a rejected token:
-/// `{"type":...,"title":...,"status":401|403,"detail":...,"instance":...,"error":"<code>"}`.
+/// `{"type":...,"title":...,"status":401|403|503,"detail":...,"instance":...,"error":"<code>"}`.
 ///
-/// - `status`: a token category (1-18); anything else is `XCA_INVALID_ARGUMENT`.
+/// - `status`: a verify category (1-19); anything else is `XCA_INVALID_ARGUMENT`.
 /// - `type_uri`: NUL-terminated UTF-8, or NULL for `about:blank` (then `title` is the
 ///   HTTP reason phrase; with a specific type, e.g. i2 Connect's
 ///   `urn:uuid:264caa46-75cb-4ac5-891a-11adeb48b6fb`, it names the problem).

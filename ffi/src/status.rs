@@ -10,7 +10,8 @@ use core::ffi::{c_char, CStr};
 use xconnauth_core::ErrorKind;
 
 /// The result of every fallible `xca_` call: `XCA_OK` (0), one of the 18 token
-/// categories (1-18), or an API-misuse code (100 and up). Values
+/// categories (1-18), `XCA_KEYS_UNAVAILABLE` (19, a remote verifier has no keys yet),
+/// or an API-misuse code (100 and up). Values
 /// are fixed and never reused. `xca_status_name()` gives the stable code string.
 pub type xca_status = u32;
 
@@ -54,6 +55,10 @@ pub const XCA_WRONG_TYPE: xca_status = 16;
 pub const XCA_MISSING_SCOPE: xca_status = 17;
 /// A required realm or client role is not granted (HTTP 403).
 pub const XCA_MISSING_ROLE: xca_status = 18;
+/// Not a token error: a verifier that fetches its keys from an issuer has none yet
+/// that could judge the token (the issuer was unreachable since start). Answer HTTP
+/// 503; the token may be fine.
+pub const XCA_KEYS_UNAVAILABLE: xca_status = 19;
 
 /// A required pointer argument is NULL.
 pub const XCA_NULL_ARGUMENT: xca_status = 100;
@@ -96,6 +101,7 @@ pub(crate) fn map_error(kind: ErrorKind) -> xca_status {
         ErrorKind::WrongType => XCA_WRONG_TYPE,
         ErrorKind::MissingScope => XCA_MISSING_SCOPE,
         ErrorKind::MissingRole => XCA_MISSING_ROLE,
+        ErrorKind::KeysUnavailable => XCA_KEYS_UNAVAILABLE,
         // Still a rejection, never XCA_OK.
         _ => XCA_MALFORMED,
     }
@@ -123,6 +129,7 @@ pub(crate) fn status_name(status: xca_status) -> &'static CStr {
         XCA_WRONG_TYPE => c"wrong_type",
         XCA_MISSING_SCOPE => c"missing_scope",
         XCA_MISSING_ROLE => c"missing_role",
+        XCA_KEYS_UNAVAILABLE => c"keys_unavailable",
         XCA_NULL_ARGUMENT => c"null_argument",
         XCA_BUFFER_TOO_SMALL => c"buffer_too_small",
         XCA_INVALID_CONFIG => c"invalid_config",
@@ -134,7 +141,7 @@ pub(crate) fn status_name(status: xca_status) -> &'static CStr {
     }
 }
 
-/// The token category of a status, if it is one (1-18).
+/// The core category of a status, if it is one (1-19).
 pub(crate) fn kind_of(status: xca_status) -> Option<ErrorKind> {
     status_name(status)
         .to_str()
@@ -153,7 +160,8 @@ pub extern "C" fn xca_status_name(status: xca_status) -> *const c_char {
 }
 
 /// The HTTP status to answer a rejected token with: 403 for `XCA_MISSING_SCOPE` and
-/// `XCA_MISSING_ROLE`, 401 for the other token categories (1-18), and 0 for `XCA_OK`,
+/// `XCA_MISSING_ROLE`, 503 for `XCA_KEYS_UNAVAILABLE`, 401 for the other token
+/// categories (1-18), and 0 for `XCA_OK`,
 /// the API-misuse codes and unknown values (those are not the client's fault: answer
 /// them as an internal error).
 #[no_mangle]
@@ -196,11 +204,13 @@ mod tests {
             assert_eq!(xca_http_status(status), 0);
         }
         assert_eq!(status_name(XCA_OK).to_str().unwrap(), "ok");
-        for s in [19, 99, 107, 1000, u32::MAX] {
+        for s in [20, 99, 107, 1000, u32::MAX] {
             assert_eq!(status_name(s).to_str().unwrap(), "unknown");
         }
         assert_eq!(xca_http_status(XCA_EXPIRED), 401);
         assert_eq!(xca_http_status(XCA_MISSING_ROLE), 403);
+        assert_eq!(xca_http_status(XCA_KEYS_UNAVAILABLE), 503);
+        assert_eq!(status_name(19).to_str().unwrap(), "keys_unavailable");
         assert_eq!(xca_http_status(XCA_OK), 0);
     }
 }

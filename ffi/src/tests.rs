@@ -400,10 +400,20 @@ fn http_answers() {
     let (s, v) = text(|o, c, l| xca_www_authenticate(XCA_MISSING_SCOPE, ptr::null(), o, c, l));
     assert_eq!(s, XCA_OK);
     assert!(v.contains("insufficient_scope"));
-    for bad in [XCA_OK, XCA_PANIC, 19, 9999] {
+    for bad in [XCA_OK, XCA_PANIC, 20, 9999] {
         let (s, _) = text(|o, c, l| xca_www_authenticate(bad, ptr::null(), o, c, l));
         assert_eq!(s, XCA_INVALID_ARGUMENT);
     }
+    // 503: a bare challenge (RFC 6750 has no error code for it), the reason in the body.
+    let (s, v) =
+        text(|o, c, l| xca_www_authenticate(XCA_KEYS_UNAVAILABLE, c"demo".as_ptr(), o, c, l));
+    assert_eq!(s, XCA_OK);
+    assert_eq!(v, r#"Bearer realm="demo""#);
+    let (s, v) =
+        text(|o, c, l| xca_problem_json(XCA_KEYS_UNAVAILABLE, ptr::null(), ptr::null(), o, c, l));
+    assert_eq!(s, XCA_OK);
+    assert!(v.contains(r#""status":503"#) && v.ends_with(r#""error":"keys_unavailable"}"#));
+    assert_eq!(xca_http_status(XCA_KEYS_UNAVAILABLE), 503);
     let (s, v) = text(|o, c, l| {
         xca_problem_json(
             XCA_MISSING_ROLE,

@@ -84,6 +84,7 @@ static void test_names(void)
         {XCA_WRONG_TYPE, "wrong_type"},
         {XCA_MISSING_SCOPE, "missing_scope"},
         {XCA_MISSING_ROLE, "missing_role"},
+        {XCA_KEYS_UNAVAILABLE, "keys_unavailable"},
         {XCA_NULL_ARGUMENT, "null_argument"},
         {XCA_BUFFER_TOO_SMALL, "buffer_too_small"},
         {XCA_INVALID_CONFIG, "invalid_config"},
@@ -95,10 +96,10 @@ static void test_names(void)
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         const char *n = xca_status_name(table[i].status);
         CHECK(n && strcmp(n, table[i].name) == 0, "name of %u is %s", (unsigned)table[i].status, n);
-        /* Values are fixed: categories 1..18 in DESIGN order, misuse from 100. */
-        CHECK(table[i].status == (i <= 18 ? i : 100 + (i - 19)), "value of %s", table[i].name);
+        /* Values are fixed: categories 1..19 in DESIGN order, misuse from 100. */
+        CHECK(table[i].status == (i <= 19 ? i : 100 + (i - 20)), "value of %s", table[i].name);
     }
-    const xca_status unknown[] = {19, 99, 107, 1000, 0x7fffffffu, 0xffffffffu, (xca_status)-1};
+    const xca_status unknown[] = {20, 99, 107, 1000, 0x7fffffffu, 0xffffffffu, (xca_status)-1};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *n = xca_status_name(unknown[i]);
         CHECK(n && strcmp(n, "unknown") == 0, "name of %u", (unsigned)unknown[i]);
@@ -106,6 +107,7 @@ static void test_names(void)
     CHECK(xca_http_status(XCA_EXPIRED) == 401, "expired");
     CHECK(xca_http_status(XCA_MISSING_SCOPE) == 403, "scope");
     CHECK(xca_http_status(XCA_MISSING_ROLE) == 403, "role");
+    CHECK(xca_http_status(XCA_KEYS_UNAVAILABLE) == 503, "keys_unavailable");
     CHECK(xca_http_status(XCA_OK) == 0, "ok");
     CHECK(xca_http_status(XCA_INVALID_CONFIG) == 0, "config");
     CHECK(xca_http_status(12345) == 0, "unknown");
