@@ -4,7 +4,7 @@
 #   2. test_api + test_threads (1,000 JWKS swaps under 4 verifying threads) on the .so;
 #      test_remote (remote verifiers against hostile loopback realms served by
 #      ffi/tests/hostile_realm.py: issuer down, trickling, 20 concurrent unknown kids,
-#      last good keys, redirects, two realms sharing a kid, 200 rotations under 4 threads)
+#      last good keys, redirects, two realms sharing a kid, 100 rotations under 4 threads)
 #   3. the same under AddressSanitizer + UndefinedBehaviorSanitizer, on the .a
 #   4. the same under valgrind --leak-check=full (0 errors, 0 leaks)
 #   5. the dev corpus (tests/vectors/dev) through the .so with Python ctypes
@@ -201,8 +201,8 @@ step "test_threads (ASan+UBSan, .a, $SWAPS swaps)" "$BUILD/test_threads_asan" $(
 step "test_api (valgrind)" "${VG[@]}" "$BUILD/test_api" "$EXAMPLES"
 # shellcheck disable=SC2046
 step "test_threads (valgrind, $VALGRIND_SWAPS swaps)" "${VG[@]}" --fair-sched=yes "$BUILD/test_threads" $(threads_args $VALGRIND_SWAPS)
-ROTATIONS=200
-VALGRIND_ROTATIONS=30
+ROTATIONS=100
+VALGRIND_ROTATIONS=20
 remote() { # remote [RUNNER...] BINARY ROTATIONS [SLOW]: test_remote behind the hostile realm
     XCA_EXAMPLE_JWKS="$EXAMPLES/jwks.json" python3 "$ROOT/ffi/tests/hostile_realm.py" "$@"
 }
