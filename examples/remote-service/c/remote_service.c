@@ -269,7 +269,7 @@ static void respond_plain_problem(int fd, int status, const char *detail, const 
     respond(fd, status, "application/problem+json", extra, body, (size_t)n);
 }
 
-/* The answer for a rejected token: 401/403, RFC 6750 challenge, RFC 7807 body. `bare`
+/* The answer for a rejected token: 401/403/503, RFC 6750 challenge, RFC 7807 body. `bare`
  * sends the challenge without an error code (RFC 6750 §3.1: the request had no token). */
 static void respond_token_problem(int fd, xca_status s, int bare)
 {
@@ -284,7 +284,9 @@ static void respond_token_problem(int fd, xca_status s, int bare)
     }
     if (bare)
         snprintf(www, sizeof www, "Bearer realm=\"%s\"", g_cfg.realm); /* realm checked at start */
-    int n = snprintf(extra, sizeof extra, "WWW-Authenticate: %s\r\n", www);
+    /* keys_unavailable (503): the realm is unreachable, not the token's fault. */
+    int n = snprintf(extra, sizeof extra, "WWW-Authenticate: %s\r\n%s", www,
+                     s == XCA_KEYS_UNAVAILABLE ? "Retry-After: 5\r\n" : "");
     if (n < 0 || (size_t)n >= sizeof extra) {
         respond_plain_problem(fd, 500, "the token could not be checked", NULL);
         return;

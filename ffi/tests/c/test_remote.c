@@ -429,7 +429,9 @@ static void test_rotation(int rotations)
     g_rot_probe = token("rot", "come-and-go", "B");
     xca_status s;
     /* A long cooldown: the probe's unknown kid never triggers a fetch of its own. */
-    g_rot_v = remote("rot", NULL, "{\"timeout\":2,\"refresh_cooldown\":3600}", &s);
+    g_rot_v = remote("rot", NULL,
+                     g_slow ? "{\"timeout\":20,\"refresh_cooldown\":3600}" : "{\"timeout\":2,\"refresh_cooldown\":3600}",
+                     &s);
     CHECK_STATUS(xca_verifier_refresh(g_rot_v), XCA_OK, "first fetch");
     pthread_t th[4];
     for (int i = 0; i < 4; i++)
