@@ -46,11 +46,7 @@ impl xca_verifier {
         }
     }
 
-    fn verify_header(
-        &self,
-        value: &str,
-        now: u64,
-    ) -> Result<VerifiedToken, xconnauth_core::Error> {
+    fn verify_header(&self, value: &str, now: u64) -> Result<VerifiedToken, xconnauth_core::Error> {
         match &self.keys {
             Keys::Local(current) => current.load().verify_header(value, now),
             Keys::Remote(remote) => remote.verify_header(value, now),
