@@ -15,13 +15,15 @@
 #include <stdint.h>
 
 /**
- * A verifier: trusted keys plus a policy. Opaque; create with `xca_verifier_new()`,
- * release with `xca_verifier_free()`.
+ * A verifier: trusted keys plus a policy. Opaque; create with `xca_verifier_new()`
+ * (keys from a JWKS the caller supplies) or `xca_verifier_new_remote()` (keys fetched
+ * from the issuers), release with `xca_verifier_free()`.
  *
  * Thread safety: any number of threads may call `xca_verify()` /
  * `xca_verify_header()` on one handle at the same time, also while another thread
- * calls `xca_verifier_set_jwks()` on it. Only `xca_verifier_free()` needs exclusive
- * access: no other call on the handle may be running or start after it.
+ * calls `xca_verifier_set_jwks()` or `xca_verifier_refresh()` on it. Only
+ * `xca_verifier_free()` needs exclusive access: no other call on the handle may be
+ * running or start after it.
  */
 typedef struct xca_verifier xca_verifier;
 
@@ -230,6 +232,52 @@ xca_status xca_verifier_new(const uint8_t *jwks,
                             xca_verifier **out);
 
 /**
+ * Creates a verifier that finds and refreshes its keys itself: for each issuer in the
+ * policy's `issuers`, OIDC discovery at `<issuer>/.well-known/openid-configuration`
+ * (the discovered `issuer` must equal it byte for byte), then its `jwks_uri`.
+ *
+ * - `policy_json`, `policy_len`: the policy, exactly as for `xca_verifier_new()`.
+ * - `options_json`, `options_len`: the engine options as one JSON object, or NULL with
+ *   0 for the defaults. Names (durations in seconds, fractions allowed), with
+ *   defaults: `timeout` (5: one overall deadline per fetch, connect + headers + body,
+ *   retry included; discovery and JWKS share it), `max_bytes` (1048576), `default_ttl`
+ *   (300, when the response has no `Cache-Control: max-age`), `min_ttl` (60),
+ *   `max_ttl` (86400), `refresh_cooldown` (10: after an attempt ends, no fetch starts
+ *   for an unknown kid for this long), `ca_file` (null: a PEM bundle added to the
+ *   system trust store), `fail_fast` (false: fetch every issuer now and fail if one
+ *   fails), `non_blocking` (false: for event-loop hosts, an unknown kid starts a
+ *   refresh and answers at once instead of waiting), `jwks_uris` (`{"<issuer>":
+ *   "<url>"}`: skip discovery). Unknown names or wrong types are
+ *   `XCA_INVALID_CONFIG`.
+ * - `out`: receives the new handle on success (untouched on failure).
+ *
+ * Every URL must be `https`, except literal loopback (`127.0.0.0/8`, `[::1]`,
+ * `localhost`) which may be plain `http`; redirects are refused; a response above
+ * `max_bytes` is refused. Nothing is fetched here unless `fail_fast` is set: the
+ * first `xca_verify()` (or `xca_verifier_refresh()`) starts the engine. Fetches run
+ * on the library's own threads, one per issuer, started on first need (also in a
+ * child after `fork()`, so a verifier may be created before forking workers).
+ *
+ * `xca_verify()` on this verifier: with the token's key known, no I/O and no lock.
+ * An unknown kid asks for one refresh per issuer (at most one in flight, none during
+ * the cooldown counted from the end of the last attempt) and waits for it, at most
+ * `timeout` (plus a few ms), then verifies once more; during the cooldown it answers
+ * `XCA_UNKNOWN_KID` at once. While an issuer has no keys yet (down since start) an
+ * unmatched token is `XCA_KEYS_UNAVAILABLE` (HTTP 503, never 401). A failed refresh,
+ * or a set with no key usable under the policy, keeps the last good keys.
+ *
+ * Returns `XCA_OK`, `XCA_NULL_ARGUMENT`, `XCA_INVALID_CONFIG` (policy, options, a URL
+ * against the rules, an unreadable `ca_file`), `XCA_KEYS_UNAVAILABLE` (`fail_fast`
+ * and a fetch failed), `XCA_INVALID_ARGUMENT` or `XCA_PANIC`; details in
+ * `xca_last_error_message()`.
+ */
+xca_status xca_verifier_new_remote(const uint8_t *policy_json,
+                                   size_t policy_len,
+                                   const uint8_t *options_json,
+                                   size_t options_len,
+                                   xca_verifier **out);
+
+/**
  * Replaces the verifier's trusted keys with those of a new JWKS (key rotation),
  * keeping its policy.
  *
@@ -238,10 +286,26 @@ xca_status xca_verifier_new(const uint8_t *jwks,
  * verification uses either the old or the new key set, never a mix, and none fails
  * because of the swap.
  *
+ * A verifier from `xca_verifier_new_remote()` fetches its own keys: this call refuses
+ * it with `XCA_INVALID_ARGUMENT` and changes nothing (use `xca_verifier_refresh()`).
+ *
  * Returns `XCA_OK`, `XCA_NULL_ARGUMENT`, `XCA_INVALID_CONFIG`, `XCA_INVALID_ARGUMENT`
  * or `XCA_PANIC`.
  */
 xca_status xca_verifier_set_jwks(xca_verifier *v, const uint8_t *jwks, size_t jwks_len);
+
+/**
+ * Fetches the keys of every issuer of a remote verifier now, ignoring the cooldown (a
+ * fetch already under way is waited for, not duplicated). Waits at most the
+ * `timeout` option (plus a few ms). Safe while other threads verify.
+ *
+ * Returns `XCA_OK` when every issuer's keys were fetched and accepted;
+ * `XCA_KEYS_UNAVAILABLE` when one failed or did not finish in time (the last good
+ * keys stay in use; the message names the issuer and the reason);
+ * `XCA_INVALID_ARGUMENT` for a verifier from `xca_verifier_new()` (its keys come
+ * from `xca_verifier_set_jwks()`); `XCA_NULL_ARGUMENT` or `XCA_PANIC`.
+ */
+xca_status xca_verifier_refresh(xca_verifier *v);
 
 /**
  * Verifies a compact JWS token (`header.payload.signature`, no `Bearer ` prefix).
@@ -264,9 +328,12 @@ xca_status xca_verifier_set_jwks(xca_verifier *v, const uint8_t *jwks, size_t jw
  *   `claims_out == NULL` with `claims_cap > 0`, or `claims_out` without `claims_len`,
  *   is `XCA_NULL_ARGUMENT`.
  *
+ * On a verifier from `xca_verifier_new_remote()` an unknown kid refreshes the keys
+ * first (see there): the call may then wait, at most the engine's `timeout`.
+ *
  * Returns `XCA_OK`, one token category (1-18: the first failed check, always in the
  * order size, segments, header, `alg`/`crit`, key, signature, payload, claims),
- * `XCA_BUFFER_TOO_SMALL`, `XCA_NULL_ARGUMENT`, `XCA_CLOCK_ERROR`,
+ * `XCA_KEYS_UNAVAILABLE` (remote verifiers only: no keys yet), `XCA_BUFFER_TOO_SMALL`, `XCA_NULL_ARGUMENT`, `XCA_CLOCK_ERROR`,
  * `XCA_INVALID_ARGUMENT` or `XCA_PANIC`. On failure `xca_last_error_message()` holds
  * a human message (it never echoes token content). Thread-safe.
  */
@@ -292,6 +359,22 @@ xca_status xca_verify_header(const xca_verifier *v,
                              uint8_t *claims_out,
                              size_t claims_cap,
                              size_t *claims_len);
+
+/**
+ * Writes the state of the verifier's keys as one JSON object (for health checks and
+ * logs), NUL-terminated, with the output rules of `xca_last_error_message()`:
+ *
+ * `{"remote":true,"issuers":[{"issuer":"...","jwks_uri":"..."|null,
+ * "last_success":<unix s>|null,"last_error":"..."|null,"fetch_count":N,
+ * "kids":["..."],"expires_at":<unix s>|null},...]}`, issuers in policy order
+ * (`fetch_count` counts finished attempts, successful or not; `kids` are the key
+ * ids in use, empty while the issuer has no keys). A verifier from
+ * `xca_verifier_new()` gives `{"remote":false,"issuers":[]}`.
+ *
+ * Returns `XCA_OK`, `XCA_BUFFER_TOO_SMALL` (needed length in `*len`),
+ * `XCA_NULL_ARGUMENT` or `XCA_PANIC`. Does not change the last-error message.
+ */
+xca_status xca_verifier_status_json(const xca_verifier *v, char *buf, size_t cap, size_t *len);
 
 /**
  * Frees a verifier. NULL is a no-op. Must be called exactly once per handle, after

@@ -144,6 +144,30 @@ internal static class Test
         Check(c is ConfigurationException && c.Message.StartsWith("invalid_config: policy: unknown option"),
               "config: " + (c == null ? "" : c.Message));
 
+        // A remote verifier whose issuer is down (nothing listens on loopback port 9):
+        // 503 keys_unavailable within the engine's deadline, never a crash or a 401.
+        using (var r = Verifier.Remote("{\"issuers\":\"http://127.0.0.1:9/realms/demo\"}",
+                                       "{\"timeout\":0.5,\"refresh_cooldown\":60}"))
+        {
+            Check(r.StatusJson().Contains("\"remote\":true"), "remote status: " + r.StatusJson());
+            var u = Throws(() => r.Verify(token, Now)) as InvalidTokenException;
+            Check(u != null && u.Status == Status.KeysUnavailable && u.HttpStatus == 503 && u.Code == "keys_unavailable",
+                  "down issuer: " + (u == null ? "no InvalidTokenException" : u.Code));
+            var f = Throws(() => r.Refresh());
+            Check(f != null && f.Status == Status.KeysUnavailable && f.Message.Contains("127.0.0.1:9"),
+                  "refresh: " + (f == null ? "" : f.Message));
+            var m = Throws(() => r.SetJwks(jwks));
+            Check(m != null && m.Status == Status.InvalidArgument, "SetJwks on a remote verifier");
+            Check(r.StatusJson().Contains("\"last_error\":\""), "status after failure: " + r.StatusJson());
+        }
+        var bad = Throws(() => Verifier.Remote("{\"issuers\":\"https://sso.example.com/realms/x\"}", "{\"timeuot\":1}"));
+        Check(bad is ConfigurationException, "unknown engine option");
+        using (var local = new Verifier(jwks, policy))
+        {
+            var m = Throws(() => local.Refresh());
+            Check(m != null && m.Status == Status.InvalidArgument, "Refresh on a JWKS verifier");
+        }
+
         var disposed = new Verifier(jwks, policy);
         disposed.Dispose();
         disposed.Dispose();

@@ -51,6 +51,17 @@ namespace XConnAuth
                                                        out VerifierHandle verifier);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern Status xca_verifier_new_remote(byte[] policy, UIntPtr policyLen, byte[] options,
+                                                              UIntPtr optionsLen, out VerifierHandle verifier);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern Status xca_verifier_refresh(VerifierHandle verifier);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern Status xca_verifier_status_json(VerifierHandle verifier, byte[] buf, UIntPtr cap,
+                                                               out UIntPtr len);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern Status xca_verifier_set_jwks(VerifierHandle verifier, byte[] jwks, UIntPtr jwksLen);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
@@ -215,12 +226,69 @@ namespace XConnAuth
     }
 
     /// <summary>
-    /// A verifier: trusted keys (JWKS) plus a policy (JSON options object). Thread-safe:
-    /// share one instance; <see cref="SetJwks"/> swaps keys atomically while others verify.
+    /// A verifier: trusted keys plus a policy (JSON options object). Thread-safe: share one
+    /// instance. Keys either come from a JWKS you supply (the constructors;
+    /// <see cref="SetJwks"/> swaps them atomically while others verify) or from the
+    /// issuers themselves (<see cref="Remote"/>: discovery, caching, refresh on an unknown
+    /// kid, last good keys, all in libxconnauth's key engine).
     /// </summary>
     public sealed class Verifier : IDisposable
     {
         private readonly VerifierHandle _handle;
+
+        private Verifier(VerifierHandle handle)
+        {
+            _handle = handle;
+        }
+
+        /// <summary>
+        /// A verifier that fetches the keys of the policy's <c>issuers</c> itself (OIDC
+        /// discovery, https only except loopback, no redirects, one deadline per fetch).
+        /// <paramref name="optionsJson"/>: the engine options as a JSON object
+        /// (<c>timeout</c>, <c>refresh_cooldown</c>, <c>min_ttl</c>, <c>max_ttl</c>,
+        /// <c>ca_file</c>, <c>fail_fast</c>, ... in seconds), or null for the defaults.
+        /// Verify calls then refresh by themselves on an unknown kid (waiting at most the
+        /// <c>timeout</c>); until an issuer's first fetch succeeds they throw
+        /// <see cref="InvalidTokenException"/> with <see cref="Status.KeysUnavailable"/> (HTTP 503).
+        /// </summary>
+        public static Verifier Remote(string policyJson, string optionsJson = null)
+        {
+            var policy = Encoding.UTF8.GetBytes(Required(policyJson, "policyJson"));
+            var options = optionsJson == null ? null : Encoding.UTF8.GetBytes(optionsJson);
+            VerifierHandle h;
+            var s = Native.xca_verifier_new_remote(policy, (UIntPtr)policy.Length, options,
+                                                   (UIntPtr)(options == null ? 0 : options.Length), out h);
+            if (s != Status.Ok)
+            {
+                var message = Native.LastError();
+                if (h != null)
+                    h.SetHandleAsInvalid();
+                throw XConnAuthException.From(s, message);
+            }
+            return new Verifier(h);
+        }
+
+        /// <summary>
+        /// Fetches every issuer's keys now (remote verifiers only), waiting at most the
+        /// engine's <c>timeout</c>. On failure the last good keys stay in use and an
+        /// <see cref="XConnAuthException"/> with <see cref="Status.KeysUnavailable"/> says why.
+        /// </summary>
+        public void Refresh()
+        {
+            var s = Native.xca_verifier_refresh(Handle);
+            if (s != Status.Ok)
+                throw XConnAuthException.From(s, Native.LastError());
+        }
+
+        /// <summary>
+        /// The key engine's state as JSON: per issuer the last success and error, the fetch
+        /// count and the key ids (<c>{"remote":false,...}</c> for a JWKS verifier).
+        /// </summary>
+        public string StatusJson()
+        {
+            var h = Handle;
+            return Native.Text((byte[] b, UIntPtr c, out UIntPtr l) => Native.xca_verifier_status_json(h, b, c, out l));
+        }
 
         public Verifier(string jwks, string policyJson)
             : this(Encoding.UTF8.GetBytes(Required(jwks, "jwks")), Encoding.UTF8.GetBytes(Required(policyJson, "policyJson")))

@@ -86,7 +86,7 @@ if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
     step "pytest (C service under ASan + UBSan)"
     REMOTE_SERVICE_C="$build/remote_service_asan" REMOTE_SERVICE_DOTNET="" \
         ASAN_OPTIONS="detect_leaks=1:halt_on_error=1" UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
-        "$py" -m pytest -p no:cacheprovider -q -k 'c] or c_service' "$@"
+        "$py" -m pytest -p no:cacheprovider -q -k 'c] or c-file] or c_service' "$@"
 fi
 
 step "remote-service: all checks passed"

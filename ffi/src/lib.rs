@@ -40,7 +40,8 @@ pub use error::xca_last_error_message;
 pub use http::{xca_problem_json, xca_www_authenticate};
 pub use status::*;
 pub use verifier::{
-    xca_verifier, xca_verifier_free, xca_verifier_new, xca_verifier_set_jwks, xca_verify,
+    xca_verifier, xca_verifier_free, xca_verifier_new, xca_verifier_new_remote,
+    xca_verifier_refresh, xca_verifier_set_jwks, xca_verifier_status_json, xca_verify,
     xca_verify_header,
 };
 

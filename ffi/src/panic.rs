@@ -40,8 +40,8 @@ impl PanicDefault for *const c_char {
 macro_rules! ffi_panic_boundary {
     ( $($tt:tt)* ) => {
         // AssertUnwindSafe: after a panic nothing observes the body's state again; the
-        // only shared state (a verifier's RwLock) is never held across code that can
-        // panic.
+        // only shared state (a verifier's key set) is swapped whole, never left
+        // half-updated by code that can panic.
         match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| { $($tt)* })) {
             Ok(ret) => ret,
             Err(_) => $crate::panic::PanicDefault::on_panic(),

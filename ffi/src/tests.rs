@@ -450,3 +450,130 @@ fn version_and_names() {
     assert_eq!(name(XCA_MISSING_ROLE), "missing_role");
     assert_eq!(name(12345), "unknown");
 }
+
+fn new_remote(policy: &[u8], options: Option<&[u8]>) -> Result<Handle, xca_status> {
+    let mut v = ptr::null_mut();
+    let (o, ol) = options.map_or((ptr::null(), 0), |o| (o.as_ptr(), o.len()));
+    match xca_verifier_new_remote(policy.as_ptr(), policy.len(), o, ol, &mut v) {
+        XCA_OK => Ok(Handle(v)),
+        s => {
+            assert!(v.is_null(), "out written on failure");
+            Err(s)
+        }
+    }
+}
+
+fn status_json(v: &Handle) -> String {
+    let (s, text) = text(|b, c, l| xca_verifier_status_json(v.0, b, c, l));
+    assert_eq!(s, XCA_OK);
+    text
+}
+
+#[test]
+fn remote_verifier_down_at_start() {
+    // Nothing listens on port 9 of loopback: the issuer is down.
+    let policy = br#"{"issuers":"http://127.0.0.1:9/realms/demo"}"#;
+    let v = new_remote(policy, Some(br#"{"timeout":0.5,"refresh_cooldown":60}"#)).unwrap();
+    assert!(status_json(&v).contains(r#""fetch_count":0"#));
+    let started = std::time::Instant::now();
+    let (s, _) = verify(&v, &token(), 1_764_000_000);
+    assert_eq!(name(s), "keys_unavailable");
+    assert_eq!(xca_http_status(s), 503);
+    assert!(
+        last_error().starts_with("keys_unavailable: "),
+        "{}",
+        last_error()
+    );
+    assert_eq!(name(xca_verifier_refresh(v.0)), "keys_unavailable");
+    assert!(last_error().contains("127.0.0.1:9"), "{}", last_error());
+    // Two fetches at most, each within the 0.5 s deadline (plus wake-up slack).
+    assert!(started.elapsed() < std::time::Duration::from_millis(1500));
+    let status: serde_json::Value = serde_json::from_str(&status_json(&v)).unwrap();
+    assert_eq!(status["remote"], true);
+    let iss = &status["issuers"][0];
+    assert_eq!(iss["issuer"], "http://127.0.0.1:9/realms/demo");
+    assert!(iss["last_error"].is_string() && iss["last_success"].is_null());
+    assert_eq!(iss["kids"], serde_json::json!([]));
+    assert!(iss["fetch_count"].as_u64().unwrap() >= 1);
+    // Header verification goes through the engine too.
+    let header = [b"Bearer ".as_slice(), &token()].concat();
+    let s = xca_verify_header(
+        v.0,
+        header.as_ptr(),
+        header.len(),
+        1_764_000_000,
+        ptr::null_mut(),
+        0,
+        ptr::null_mut(),
+    );
+    assert_eq!(name(s), "keys_unavailable");
+    // With fail_fast the constructor itself fails.
+    let e = new_remote(policy, Some(br#"{"timeout":0.2,"fail_fast":true}"#)).err();
+    assert_eq!(e.map(name), Some("keys_unavailable"));
+}
+
+#[test]
+fn remote_verifier_arguments_and_misuse() {
+    let policy = br#"{"issuers":"https://sso.example.com/realms/demo"}"#;
+    let v = new_remote(policy, None).unwrap();
+    let jwks = example("jwks.json");
+    assert_eq!(
+        xca_verifier_set_jwks(v.0, jwks.as_ptr(), jwks.len()),
+        XCA_INVALID_ARGUMENT
+    );
+    assert!(
+        last_error().contains("xca_verifier_refresh"),
+        "{}",
+        last_error()
+    );
+    for bad in [
+        &br#"{"timeuot":1}"#[..],
+        b"[]",
+        b"not json",
+        br#"{"timeout":-1}"#,
+    ] {
+        assert_eq!(
+            new_remote(policy, Some(bad)).err(),
+            Some(XCA_INVALID_CONFIG)
+        );
+    }
+    assert_eq!(
+        new_remote(br#"{"issuers":"http://sso.example.com/realms/demo"}"#, None).err(),
+        Some(XCA_INVALID_CONFIG),
+        "plain http off loopback"
+    );
+    assert_eq!(new_remote(b"{}", None).err(), Some(XCA_INVALID_CONFIG));
+    let mut out = ptr::null_mut();
+    assert_eq!(
+        xca_verifier_new_remote(ptr::null(), 0, ptr::null(), 0, &mut out),
+        XCA_INVALID_CONFIG
+    );
+    assert_eq!(
+        xca_verifier_new_remote(policy.as_ptr(), policy.len(), ptr::null(), 1, &mut out),
+        XCA_NULL_ARGUMENT
+    );
+    assert_eq!(
+        xca_verifier_new_remote(
+            policy.as_ptr(),
+            policy.len(),
+            ptr::null(),
+            0,
+            ptr::null_mut()
+        ),
+        XCA_NULL_ARGUMENT
+    );
+    assert_eq!(xca_verifier_refresh(ptr::null_mut()), XCA_NULL_ARGUMENT);
+    let mut len = 0;
+    assert_eq!(
+        xca_verifier_status_json(ptr::null(), ptr::null_mut(), 0, &mut len),
+        XCA_NULL_ARGUMENT
+    );
+    assert_eq!(
+        xca_verifier_status_json(v.0, ptr::null_mut(), 0, ptr::null_mut()),
+        XCA_NULL_ARGUMENT
+    );
+    // A local verifier: no refresh; its status says so.
+    let local = example_verifier();
+    assert_eq!(xca_verifier_refresh(local.0), XCA_INVALID_ARGUMENT);
+    assert_eq!(status_json(&local), r#"{"issuers":[],"remote":false}"#);
+}

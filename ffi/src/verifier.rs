@@ -1,47 +1,72 @@
-//! The verifier handle: build, verify (from many threads), swap keys, free.
+//! The verifier handle: build (from a JWKS, or from issuers whose keys the engine
+//! fetches), verify (from many threads), swap or refresh keys, report status, free.
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use xconnauth_core::{KeySet, Policy, Verifier};
+use arc_swap::ArcSwap;
+use xconnauth_core::{KeySet, Policy, VerifiedToken, Verifier};
+use xconnauth_remote::{Options, RemoteError, RemoteVerifier};
 
 use crate::error::{finish, Failure};
 use crate::io::{input, OutBuf};
 use crate::status::{
-    xca_status, XCA_CLOCK_ERROR, XCA_INVALID_CONFIG, XCA_NULL_ARGUMENT, XCA_TOO_LARGE,
+    xca_status, XCA_CLOCK_ERROR, XCA_INVALID_ARGUMENT, XCA_INVALID_CONFIG, XCA_KEYS_UNAVAILABLE,
+    XCA_NULL_ARGUMENT, XCA_TOO_LARGE,
 };
 
-/// A verifier: trusted keys plus a policy. Opaque; create with `xca_verifier_new()`,
-/// release with `xca_verifier_free()`.
+/// A verifier: trusted keys plus a policy. Opaque; create with `xca_verifier_new()`
+/// (keys from a JWKS the caller supplies) or `xca_verifier_new_remote()` (keys fetched
+/// from the issuers), release with `xca_verifier_free()`.
 ///
 /// Thread safety: any number of threads may call `xca_verify()` /
 /// `xca_verify_header()` on one handle at the same time, also while another thread
-/// calls `xca_verifier_set_jwks()` on it. Only `xca_verifier_free()` needs exclusive
-/// access: no other call on the handle may be running or start after it.
+/// calls `xca_verifier_set_jwks()` or `xca_verifier_refresh()` on it. Only
+/// `xca_verifier_free()` needs exclusive access: no other call on the handle may be
+/// running or start after it.
 pub struct xca_verifier {
-    // Readers clone the Arc under the read lock and verify without holding it, so a
-    // slow RSA verify never blocks a key swap and a swap never blocks verification for
-    // longer than a pointer copy. A swap replaces the Arc only once the new Verifier
-    // is complete: readers see the old or the new key set, never a mix.
-    current: RwLock<Arc<Verifier>>,
+    keys: Keys,
+}
+
+enum Keys {
+    // Readers load the Arc without a lock and verify on it, so a slow RSA verify never
+    // blocks a key swap and a swap never blocks verification. A swap stores the Arc
+    // only once the new Verifier is complete: readers see the old or the new key set,
+    // never a mix.
+    Local(ArcSwap<Verifier>),
+    // The engine owns the keys (and swaps them the same way inside).
+    Remote(RemoteVerifier),
 }
 
 impl xca_verifier {
-    fn snapshot(&self) -> Arc<Verifier> {
-        // Poisoning needs a panic while the lock is held; nothing that can panic runs
-        // under it, and the Arc inside is valid either way.
-        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    fn verify(&self, token: &[u8], now: u64) -> Result<VerifiedToken, xconnauth_core::Error> {
+        match &self.keys {
+            Keys::Local(current) => current.load().verify(token, now),
+            Keys::Remote(remote) => remote.verify(token, now),
+        }
     }
 
-    fn replace(&self, next: Verifier) {
-        let next = Arc::new(next);
-        let old = {
-            let mut guard = self.current.write().unwrap_or_else(PoisonError::into_inner);
-            std::mem::replace(&mut *guard, next)
-        };
-        // The old verifier is dropped here, outside the lock (or later, by the last
-        // reader still using it).
-        drop(old);
+    fn verify_header_bytes(
+        &self,
+        value: &[u8],
+        now: u64,
+    ) -> Result<VerifiedToken, xconnauth_core::Error> {
+        match &self.keys {
+            Keys::Local(current) => current.load().verify_header_bytes(value, now),
+            Keys::Remote(remote) => remote.verify_header_bytes(value, now),
+        }
+    }
+}
+
+impl From<RemoteError> for Failure {
+    fn from(err: RemoteError) -> Self {
+        match err {
+            RemoteError::Config(e) => e.into(),
+            // Not a configuration mistake: the issuer could not deliver usable keys
+            // (down, slow, redirecting, an unusable set). The same answer a verify
+            // gives while it has no keys: HTTP 503.
+            other => Failure::new(XCA_KEYS_UNAVAILABLE, other.to_string()),
+        }
     }
 }
 
@@ -61,11 +86,12 @@ fn resolve_now(now: i64) -> Result<u64, Failure> {
 /// The handle behind a `const xca_verifier *`.
 ///
 /// # Safety
-/// A non-NULL `v` must come from `xca_verifier_new` and not have been freed, and stay
-/// so for `'a`.
+/// A non-NULL `v` must come from `xca_verifier_new` or `xca_verifier_new_remote` and
+/// not have been freed, and stay so for `'a`.
 unsafe fn handle<'a>(v: *const xca_verifier) -> Result<&'a xca_verifier, Failure> {
     // SAFETY: the caller guarantees a non-NULL `v` is a live handle; only shared
-    // references are ever made from it (all mutation goes through the RwLock).
+    // references are ever made from it (all mutation goes through ArcSwap or the
+    // engine's own synchronisation).
     unsafe { v.as_ref() }.ok_or_else(|| Failure::new(XCA_NULL_ARGUMENT, "the verifier is NULL"))
 }
 
@@ -120,7 +146,91 @@ pub extern "C" fn xca_verifier_new(
             let keys = KeySet::from_jwks(jwks)?;
             let verifier = Verifier::new(keys, policy)?;
             let handle = Box::new(xca_verifier {
-                current: RwLock::new(Arc::new(verifier)),
+                keys: Keys::Local(ArcSwap::from_pointee(verifier)),
+            });
+            // SAFETY: `out` is non-NULL (checked above) and the caller guarantees it is
+            // writable. Ownership of the box passes to the caller.
+            unsafe { out.write_unaligned(Box::into_raw(handle)) };
+            Ok(())
+        })())
+    }
+}
+
+/// Creates a verifier that finds and refreshes its keys itself: for each issuer in the
+/// policy's `issuers`, OIDC discovery at `<issuer>/.well-known/openid-configuration`
+/// (the discovered `issuer` must equal it byte for byte), then its `jwks_uri`.
+///
+/// - `policy_json`, `policy_len`: the policy, exactly as for `xca_verifier_new()`.
+/// - `options_json`, `options_len`: the engine options as one JSON object, or NULL with
+///   0 for the defaults. Names (durations in seconds, fractions allowed), with
+///   defaults: `timeout` (5: one overall deadline per fetch, connect + headers + body,
+///   retry included; discovery and JWKS share it), `max_bytes` (1048576), `default_ttl`
+///   (300, when the response has no `Cache-Control: max-age`), `min_ttl` (60),
+///   `max_ttl` (86400), `refresh_cooldown` (10: after an attempt ends, no fetch starts
+///   for an unknown kid for this long), `ca_file` (null: a PEM bundle added to the
+///   system trust store), `fail_fast` (false: fetch every issuer now and fail if one
+///   fails), `non_blocking` (false: for event-loop hosts, an unknown kid starts a
+///   refresh and answers at once instead of waiting), `jwks_uris` (`{"<issuer>":
+///   "<url>"}`: skip discovery). Unknown names or wrong types are
+///   `XCA_INVALID_CONFIG`.
+/// - `out`: receives the new handle on success (untouched on failure).
+///
+/// Every URL must be `https`, except literal loopback (`127.0.0.0/8`, `[::1]`,
+/// `localhost`) which may be plain `http`; redirects are refused; a response above
+/// `max_bytes` is refused. Nothing is fetched here unless `fail_fast` is set: the
+/// first `xca_verify()` (or `xca_verifier_refresh()`) starts the engine. Fetches run
+/// on the library's own threads, one per issuer, started on first need (also in a
+/// child after `fork()`, so a verifier may be created before forking workers).
+///
+/// `xca_verify()` on this verifier: with the token's key known, no I/O and no lock.
+/// An unknown kid asks for one refresh per issuer (at most one in flight, none during
+/// the cooldown counted from the end of the last attempt) and waits for it, at most
+/// `timeout` (plus a few ms), then verifies once more; during the cooldown it answers
+/// `XCA_UNKNOWN_KID` at once. While an issuer has no keys yet (down since start) an
+/// unmatched token is `XCA_KEYS_UNAVAILABLE` (HTTP 503, never 401). A failed refresh,
+/// or a set with no key usable under the policy, keeps the last good keys.
+///
+/// Returns `XCA_OK`, `XCA_NULL_ARGUMENT`, `XCA_INVALID_CONFIG` (policy, options, a URL
+/// against the rules, an unreadable `ca_file`), `XCA_KEYS_UNAVAILABLE` (`fail_fast`
+/// and a fetch failed), `XCA_INVALID_ARGUMENT` or `XCA_PANIC`; details in
+/// `xca_last_error_message()`.
+#[no_mangle]
+pub extern "C" fn xca_verifier_new_remote(
+    policy_json: *const u8,
+    policy_len: usize,
+    options_json: *const u8,
+    options_len: usize,
+    out: *mut *mut xca_verifier,
+) -> xca_status {
+    ffi_panic_boundary! {
+        finish((|| {
+            if policy_json.is_null() && policy_len == 0 {
+                return Err(Failure::new(
+                    XCA_INVALID_CONFIG,
+                    "policy_json is NULL: a policy with at least \"issuers\" is required",
+                ));
+            }
+            // SAFETY: the caller guarantees `policy_json` is NULL or valid for
+            // `policy_len` reads.
+            let policy_json = unsafe { input(policy_json, policy_len, "policy_json") }?;
+            let options_json = if options_json.is_null() && options_len == 0 {
+                None
+            } else {
+                // SAFETY: the caller guarantees `options_json` is NULL or valid for
+                // `options_len` reads.
+                Some(unsafe { input(options_json, options_len, "options_json") }?)
+            };
+            if out.is_null() {
+                return Err(Failure::new(XCA_NULL_ARGUMENT, "out is NULL"));
+            }
+            let policy = Policy::from_json(policy_json)?;
+            let options = match options_json {
+                Some(json) => Options::from_json(json)?,
+                None => Options::default(),
+            };
+            let remote = RemoteVerifier::new(policy, options)?;
+            let handle = Box::new(xca_verifier {
+                keys: Keys::Remote(remote),
             });
             // SAFETY: `out` is non-NULL (checked above) and the caller guarantees it is
             // writable. Ownership of the box passes to the caller.
@@ -138,6 +248,9 @@ pub extern "C" fn xca_verifier_new(
 /// verification uses either the old or the new key set, never a mix, and none fails
 /// because of the swap.
 ///
+/// A verifier from `xca_verifier_new_remote()` fetches its own keys: this call refuses
+/// it with `XCA_INVALID_ARGUMENT` and changes nothing (use `xca_verifier_refresh()`).
+///
 /// Returns `XCA_OK`, `XCA_NULL_ARGUMENT`, `XCA_INVALID_CONFIG`, `XCA_INVALID_ARGUMENT`
 /// or `XCA_PANIC`.
 #[no_mangle]
@@ -149,15 +262,50 @@ pub extern "C" fn xca_verifier_set_jwks(
     ffi_panic_boundary! {
         finish((|| {
             // A shared reference only: other threads may be verifying with `v` right
-            // now, so no `&mut` may exist; the RwLock provides the mutation.
+            // now, so no `&mut` may exist; ArcSwap provides the mutation.
             // SAFETY: the caller guarantees `v` is NULL or a live handle.
             let handle = unsafe { handle(v.cast_const()) }?;
             // SAFETY: the caller guarantees `jwks` is NULL or valid for `jwks_len` reads.
             let jwks = unsafe { input(jwks, jwks_len, "jwks") }?;
+            let Keys::Local(current) = &handle.keys else {
+                return Err(Failure::new(
+                    XCA_INVALID_ARGUMENT,
+                    "this verifier fetches its keys from its issuers \
+                     (xca_verifier_new_remote): use xca_verifier_refresh()",
+                ));
+            };
             let keys = KeySet::from_jwks(jwks)?;
-            let next = handle.snapshot().with_keys(keys)?;
-            handle.replace(next);
+            let next = current.load().with_keys(keys)?;
+            // The old verifier is dropped by the last reader still using it.
+            current.store(Arc::new(next));
             Ok(())
+        })())
+    }
+}
+
+/// Fetches the keys of every issuer of a remote verifier now, ignoring the cooldown (a
+/// fetch already under way is waited for, not duplicated). Waits at most the
+/// `timeout` option (plus a few ms). Safe while other threads verify.
+///
+/// Returns `XCA_OK` when every issuer's keys were fetched and accepted;
+/// `XCA_KEYS_UNAVAILABLE` when one failed or did not finish in time (the last good
+/// keys stay in use; the message names the issuer and the reason);
+/// `XCA_INVALID_ARGUMENT` for a verifier from `xca_verifier_new()` (its keys come
+/// from `xca_verifier_set_jwks()`); `XCA_NULL_ARGUMENT` or `XCA_PANIC`.
+#[no_mangle]
+pub extern "C" fn xca_verifier_refresh(v: *mut xca_verifier) -> xca_status {
+    ffi_panic_boundary! {
+        finish((|| {
+            // SAFETY: the caller guarantees `v` is NULL or a live handle.
+            let handle = unsafe { handle(v.cast_const()) }?;
+            let Keys::Remote(remote) = &handle.keys else {
+                return Err(Failure::new(
+                    XCA_INVALID_ARGUMENT,
+                    "this verifier has no issuers to fetch from (xca_verifier_new): \
+                     use xca_verifier_set_jwks()",
+                ));
+            };
+            Ok(remote.refresh()?)
         })())
     }
 }
@@ -180,7 +328,7 @@ unsafe fn verify_entry(
     claims_out: *mut u8,
     claims_cap: usize,
     claims_len: *mut usize,
-    run: impl FnOnce(&Verifier, &[u8], u64) -> Result<xconnauth_core::VerifiedToken, Failure>,
+    run: impl FnOnce(&xca_verifier, &[u8], u64) -> Result<VerifiedToken, Failure>,
 ) -> Result<(), Failure> {
     // SAFETY: forwarded from the caller.
     let v = unsafe { handle(v) }?;
@@ -194,8 +342,7 @@ unsafe fn verify_entry(
     // SAFETY: forwarded from the caller.
     let out = unsafe { OutBuf::new(claims_out, claims_cap, claims_len, true) }?;
     let now = resolve_now(now)?;
-    let verifier = v.snapshot();
-    let token = run(&verifier, data, now)?;
+    let token = run(v, data, now)?;
     out.write_bytes(token.payload_json().as_bytes())
 }
 
@@ -219,9 +366,12 @@ unsafe fn verify_entry(
 ///   `claims_out == NULL` with `claims_cap > 0`, or `claims_out` without `claims_len`,
 ///   is `XCA_NULL_ARGUMENT`.
 ///
+/// On a verifier from `xca_verifier_new_remote()` an unknown kid refreshes the keys
+/// first (see there): the call may then wait, at most the engine's `timeout`.
+///
 /// Returns `XCA_OK`, one token category (1-18: the first failed check, always in the
 /// order size, segments, header, `alg`/`crit`, key, signature, payload, claims),
-/// `XCA_BUFFER_TOO_SMALL`, `XCA_NULL_ARGUMENT`, `XCA_CLOCK_ERROR`,
+/// `XCA_KEYS_UNAVAILABLE` (remote verifiers only: no keys yet), `XCA_BUFFER_TOO_SMALL`, `XCA_NULL_ARGUMENT`, `XCA_CLOCK_ERROR`,
 /// `XCA_INVALID_ARGUMENT` or `XCA_PANIC`. On failure `xca_last_error_message()` holds
 /// a human message (it never echoes token content). Thread-safe.
 #[no_mangle]
@@ -238,7 +388,7 @@ pub extern "C" fn xca_verify(
         // SAFETY: the caller guarantees the pointer contract of `verify_entry`.
         finish(unsafe {
             verify_entry(v, token, token_len, "token", now, claims_out, claims_cap, claims_len,
-                |verifier, token, now| Ok(verifier.verify(token, now)?))
+                |v, token, now| Ok(v.verify(token, now)?))
         })
     }
 }
@@ -263,8 +413,70 @@ pub extern "C" fn xca_verify_header(
         finish(unsafe {
             verify_entry(v, authorization, authorization_len, "authorization", now,
                 claims_out, claims_cap, claims_len,
-                |verifier, value, now| Ok(verifier.verify_header_bytes(value, now)?))
+                |v, value, now| Ok(v.verify_header_bytes(value, now)?))
         })
+    }
+}
+
+/// Unix seconds, or JSON null.
+fn unix(t: Option<SystemTime>) -> serde_json::Value {
+    t.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(serde_json::Value::Null, |d| d.as_secs().into())
+}
+
+/// Writes the state of the verifier's keys as one JSON object (for health checks and
+/// logs), NUL-terminated, with the output rules of `xca_last_error_message()`:
+///
+/// `{"remote":true,"issuers":[{"issuer":"...","jwks_uri":"..."|null,
+/// "last_success":<unix s>|null,"last_error":"..."|null,"fetch_count":N,
+/// "kids":["..."],"expires_at":<unix s>|null},...]}`, issuers in policy order
+/// (`fetch_count` counts finished attempts, successful or not; `kids` are the key
+/// ids in use, empty while the issuer has no keys). A verifier from
+/// `xca_verifier_new()` gives `{"remote":false,"issuers":[]}`.
+///
+/// Returns `XCA_OK`, `XCA_BUFFER_TOO_SMALL` (needed length in `*len`),
+/// `XCA_NULL_ARGUMENT` or `XCA_PANIC`. Does not change the last-error message.
+#[no_mangle]
+pub extern "C" fn xca_verifier_status_json(
+    v: *const xca_verifier,
+    buf: *mut core::ffi::c_char,
+    cap: usize,
+    len: *mut usize,
+) -> xca_status {
+    ffi_panic_boundary! {
+        let result = (|| {
+            // SAFETY: the caller guarantees `v` is NULL or a live handle.
+            let handle = unsafe { handle(v) }?;
+            // SAFETY: the caller guarantees `buf` is NULL or writable for `cap` bytes
+            // and `len` NULL or a writable size_t.
+            let out = unsafe { OutBuf::new(buf.cast(), cap, len, false) }?;
+            let doc = match &handle.keys {
+                Keys::Local(_) => serde_json::json!({"remote": false, "issuers": []}),
+                Keys::Remote(remote) => {
+                    let issuers: Vec<serde_json::Value> = remote
+                        .status()
+                        .into_iter()
+                        .map(|s| {
+                            serde_json::json!({
+                                "issuer": s.issuer,
+                                "jwks_uri": s.jwks_uri,
+                                "last_success": unix(s.last_success),
+                                "last_error": s.last_error,
+                                "fetch_count": s.fetch_count,
+                                "kids": s.kids,
+                                "expires_at": unix(s.expires_at),
+                            })
+                        })
+                        .collect();
+                    serde_json::json!({"remote": true, "issuers": issuers})
+                }
+            };
+            out.write_text(doc.to_string().as_bytes())
+        })();
+        match result {
+            Ok(()) => crate::status::XCA_OK,
+            Err(f) => f.status,
+        }
     }
 }
 
@@ -277,7 +489,8 @@ pub extern "C" fn xca_verifier_free(v: *mut xca_verifier) {
             return;
         }
         // SAFETY: `v` is non-NULL and, per the contract above, came from Box::into_raw
-        // in xca_verifier_new, is freed only once, and is no longer used by any thread.
+        // in xca_verifier_new or xca_verifier_new_remote, is freed only once, and is no
+        // longer used by any thread.
         drop(unsafe { Box::from_raw(v) });
     }
 }

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds libxconnauth and runs every C-side test against it:
 #   1. the header compiles on its own (C99 -pedantic, and C++ when g++ is present)
-#   2. test_api + test_threads (1,000 JWKS swaps under 4 verifying threads) on the .so
+#   2. test_api + test_threads (1,000 JWKS swaps under 4 verifying threads) on the .so;
+#      test_remote (remote verifiers against hostile loopback realms served by
+#      ffi/tests/hostile_realm.py: issuer down, trickling, 20 concurrent unknown kids,
+#      last good keys, redirects, two realms sharing a kid, 100 rotations under 4 threads)
 #   3. the same under AddressSanitizer + UndefinedBehaviorSanitizer, on the .a
 #   4. the same under valgrind --leak-check=full (0 errors, 0 leaks)
 #   5. the dev corpus (tests/vectors/dev) through the .so with Python ctypes
@@ -138,7 +141,7 @@ header_compiles() {
 
 build_tests() {
     local t
-    for t in test_api test_threads; do
+    for t in test_api test_threads test_remote; do
         "$CC" "${CFLAGS[@]}" "$ROOT/ffi/tests/c/$t.c" -o "$BUILD/$t" "${DYN[@]}" || return 1
         "$CC" "${CFLAGS[@]}" "${SAN[@]}" "$ROOT/ffi/tests/c/$t.c" -o "$BUILD/${t}_asan" "$A" "${STATIC_LIBS[@]}" || return 1
     done
@@ -274,6 +277,15 @@ step "test_threads (ASan+UBSan, .a, $SWAPS swaps)" "$BUILD/test_threads_asan" $(
 step "test_api (valgrind)" "${VG[@]}" "$BUILD/test_api" "$EXAMPLES"
 # shellcheck disable=SC2046
 step "test_threads (valgrind, $VALGRIND_SWAPS swaps)" "${VG[@]}" --fair-sched=yes "$BUILD/test_threads" $(threads_args $VALGRIND_SWAPS)
+ROTATIONS=100
+VALGRIND_ROTATIONS=20
+remote() { # remote [RUNNER...] BINARY ROTATIONS [SLOW]: test_remote behind the hostile realm
+    XCA_EXAMPLE_JWKS="$EXAMPLES/jwks.json" python3 "$ROOT/ffi/tests/hostile_realm.py" "$@"
+}
+step "test_remote (.so, $ROTATIONS rotations)" remote "$BUILD/test_remote" $ROTATIONS
+step "test_remote (ASan+UBSan, .a)" remote "$BUILD/test_remote_asan" $ROTATIONS
+step "test_remote (valgrind, $VALGRIND_ROTATIONS rotations)" remote "${VG[@]}" --fair-sched=yes \
+    "$BUILD/test_remote" $VALGRIND_ROTATIONS 1
 step "dev corpus via ctypes" python3 "$ROOT/ffi/tests/corpus_ctypes.py" "$BUILD/lib/$SONAME" "$VECTORS"
 # ~3,150 fresh cases built by the corpus rules with an independent reference verdict
 # (python/tests/_reference.py, the same fixed seed as the Python package's test).

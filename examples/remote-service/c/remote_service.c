@@ -5,14 +5,20 @@
  *
  *   cc -std=c11 -Wall -Wextra -Werror -O2 -pthread remote_service.c \
  *      $(pkg-config --cflags --libs xconnauth) -o remote_service
- *   ./remote_service --jwks /var/lib/remote-service/jwks.json \
- *      --issuer https://sso.example.com/realms/demo --audience remote-service --scope data:read
+ *   ./remote_service --issuer https://sso.example.com/realms/demo \
+ *      --audience remote-service --scope data:read
  *
- * The JWKS comes from a file, never from the network: a sidecar or a cron job fetches
- * <issuer>/protocol/openid-connect/certs and replaces the file (write + rename). The file
- * is reloaded on SIGHUP, when its identity (inode, size, mtime) changes (checked about once
- * a second), and when a token names a key the current set lacks. A file that fails to load
- * leaves the last good keys in use.
+ * By default the keys come from the issuer itself, through libxconnauth's key engine
+ * (xca_verifier_new_remote): OIDC discovery, the JWKS cached for its max-age, refetched
+ * on an unknown kid at most once per --cooldown, each fetch bounded by --fetch-timeout;
+ * a failed fetch keeps the last good keys, and until the first success the service
+ * answers 503. SIGHUP asks for a refresh now; GET /healthz reports the engine's state.
+ *
+ * With --jwks FILE the keys come from a file instead, never from the network: a sidecar
+ * or a cron job fetches <issuer>/protocol/openid-connect/certs and replaces the file
+ * (write + rename). The file is reloaded on SIGHUP, when its identity (inode, size,
+ * mtime) changes (checked about once a second), and when a token names a key the
+ * current set lacks. A file that fails to load leaves the last good keys in use.
  *
  * The HTTP side is deliberately tiny and strict, because it faces untrusted clients: one
  * request per connection (always "Connection: close", so there is no pipelining and no
@@ -51,7 +57,11 @@
 #define PROBLEM_TYPE_DEFAULT "about:blank"
 
 struct config {
-    const char *jwks_path;
+    const char *jwks_path; /* NULL: the keys come from the issuer (xca_verifier_new_remote) */
+    const char *ca_file;
+    const char *fetch_timeout;
+    const char *cooldown;
+    const char *refresh;
     const char *bind_addr;
     int port;
     const char *realm;
@@ -259,7 +269,7 @@ static void respond_plain_problem(int fd, int status, const char *detail, const 
     respond(fd, status, "application/problem+json", extra, body, (size_t)n);
 }
 
-/* The answer for a rejected token: 401/403, RFC 6750 challenge, RFC 7807 body. `bare`
+/* The answer for a rejected token: 401/403/503, RFC 6750 challenge, RFC 7807 body. `bare`
  * sends the challenge without an error code (RFC 6750 §3.1: the request had no token). */
 static void respond_token_problem(int fd, xca_status s, int bare)
 {
@@ -274,7 +284,9 @@ static void respond_token_problem(int fd, xca_status s, int bare)
     }
     if (bare)
         snprintf(www, sizeof www, "Bearer realm=\"%s\"", g_cfg.realm); /* realm checked at start */
-    int n = snprintf(extra, sizeof extra, "WWW-Authenticate: %s\r\n", www);
+    /* keys_unavailable (503): the realm is unreachable, not the token's fault. */
+    int n = snprintf(extra, sizeof extra, "WWW-Authenticate: %s\r\n%s", www,
+                     s == XCA_KEYS_UNAVAILABLE ? "Retry-After: 5\r\n" : "");
     if (n < 0 || (size_t)n >= sizeof extra) {
         respond_plain_problem(fd, 500, "the token could not be checked", NULL);
         return;
@@ -472,7 +484,7 @@ static void answer_data(int fd, const struct request *rq)
                                      sizeof stack_claims, &claims_len);
     /* A kid we do not know may mean the realm rotated its keys and the sidecar has already
      * written them: look at the file now rather than at the next tick. */
-    if (s == XCA_UNKNOWN_KID && reload_jwks(0))
+    if (s == XCA_UNKNOWN_KID && g_cfg.jwks_path && reload_jwks(0))
         s = xca_verify_header(g_verifier, (const uint8_t *)rq->auth, rq->auth_len, -1, claims,
                               sizeof stack_claims, &claims_len);
     if (s == XCA_BUFFER_TOO_SMALL) {
@@ -505,6 +517,21 @@ static void answer_data(int fd, const struct request *rq)
         free(claims);
 }
 
+/* {"status":"ok","keys":<xca_verifier_status_json>}: for a remote verifier, when the
+ * keys were last fetched, the last error, the fetch count and the key ids per issuer. */
+static void answer_health(int fd)
+{
+    char keys[8192];
+    size_t len = 0;
+    if (xca_verifier_status_json(g_verifier, keys, sizeof keys, &len) != XCA_OK) {
+        respond(fd, 200, "application/json", NULL, "{\"status\":\"ok\"}", 15);
+        return;
+    }
+    char body[8300];
+    int n = snprintf(body, sizeof body, "{\"status\":\"ok\",\"keys\":%s}", keys);
+    respond(fd, 200, "application/json", NULL, body, (size_t)n);
+}
+
 static void handle(int fd)
 {
     char head[HEAD_MAX];
@@ -532,7 +559,7 @@ static void handle(int fd)
         /* The body is never read; refusing it keeps the framing unambiguous. */
         respond_plain_problem(fd, 400, "a GET request must not have a body", NULL);
     } else if (health) {
-        respond(fd, 200, "application/json", NULL, "{\"status\":\"ok\"}", 15);
+        answer_health(fd);
     } else {
         answer_data(fd, &rq);
     }
@@ -609,14 +636,44 @@ static void sb_json_array(struct strbuf *b, const char *name, char **items, int 
     sb_add(b, "]", 1);
 }
 
+/* ,"name":<number>, the number as given (checked by seconds_ok). */
+static void sb_number(struct strbuf *b, const char *name, const char *number)
+{
+    sb_add(b, ",\"", 2);
+    sb_add(b, name, strlen(name));
+    sb_add(b, "\":", 2);
+    sb_add(b, number, strlen(number));
+}
+
+/* NULL, or a plain non-negative decimal ("2", "0.5"): safe to paste into JSON. */
+static int seconds_ok(const char *s)
+{
+    if (!s)
+        return 1;
+    int digits = 0, dots = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p >= '0' && *p <= '9')
+            digits++;
+        else if (*p == '.' && digits && !dots)
+            dots++;
+        else
+            return 0;
+    }
+    return digits > 0 && s[strlen(s) - 1] != '.';
+}
+
 static int usage(const char *argv0)
 {
     fprintf(stderr,
-            "usage: %s --jwks FILE (--policy FILE | --issuer ISS [--audience A]... [--scope S]...)\n"
+            "usage: %s (--policy FILE | --issuer ISS [--audience A]... [--scope S]...)\n"
+            "          [--jwks FILE | [--fetch-timeout S] [--cooldown S] [--refresh S] [--ca-file PEM]]\n"
             "          [--bind ADDR] [--port N] [--realm R] [--problem-type URI]\n"
             "          [--timeout-ms N] [--max-connections N] [--quiet]\n"
             "  --port 0 picks a free port; the first line on stdout is \"listening on http://ADDR:PORT\".\n"
-            "  SIGHUP reloads the JWKS file (it is also reloaded when it changes).\n"
+            "  Without --jwks the keys are fetched from the issuers (discovery); --fetch-timeout\n"
+            "  bounds each fetch (5 s), --cooldown spaces unknown-kid refetches (10 s), --refresh\n"
+            "  caps the cache lifetime (max_ttl), --ca-file adds a PEM CA bundle; SIGHUP refetches.\n"
+            "  With --jwks, SIGHUP reloads the file (it is also reloaded when it changes).\n"
             "  (libxconnauth %s)\n",
             argv0, xca_version());
     return 2;
@@ -673,6 +730,14 @@ int main(int argc, char **argv)
         i++;
         if (strcmp(a, "--jwks") == 0)
             g_cfg.jwks_path = v;
+        else if (strcmp(a, "--ca-file") == 0)
+            g_cfg.ca_file = v;
+        else if (strcmp(a, "--fetch-timeout") == 0)
+            g_cfg.fetch_timeout = v;
+        else if (strcmp(a, "--cooldown") == 0)
+            g_cfg.cooldown = v;
+        else if (strcmp(a, "--refresh") == 0)
+            g_cfg.refresh = v;
         else if (strcmp(a, "--policy") == 0)
             policy_path = v;
         else if (strcmp(a, "--issuer") == 0)
@@ -693,8 +758,16 @@ int main(int argc, char **argv)
                  : 1)
             goto bad_usage;
     }
-    if (!g_cfg.jwks_path || (!policy_path == !issuer) || (policy_path && (n_aud || n_scope)))
+    if ((!policy_path == !issuer) || (policy_path && (n_aud || n_scope)))
         goto bad_usage;
+    if (g_cfg.jwks_path && (g_cfg.ca_file || g_cfg.fetch_timeout || g_cfg.cooldown || g_cfg.refresh)) {
+        fprintf(stderr, "--ca-file, --fetch-timeout, --cooldown and --refresh are for fetched keys, not --jwks\n");
+        goto bad_usage;
+    }
+    if (!seconds_ok(g_cfg.fetch_timeout) || !seconds_ok(g_cfg.cooldown) || !seconds_ok(g_cfg.refresh)) {
+        fprintf(stderr, "--fetch-timeout, --cooldown and --refresh want seconds, e.g. 2.5\n");
+        goto bad_usage;
+    }
     if (!printable_no_quotes(g_cfg.realm) || !printable_no_quotes(g_cfg.problem_type)) {
         fprintf(stderr, "--realm and --problem-type must be printable ASCII without quotes\n");
         goto bad_usage;
@@ -722,16 +795,54 @@ int main(int argc, char **argv)
     }
     free(audiences);
     free(scopes);
-    size_t jwks_len;
-    char *jwks = read_file(g_cfg.jwks_path, JWKS_MAX, &jwks_len, &st);
-    if (!policy || !jwks) {
-        free(policy);
-        free(jwks);
+    if (!policy)
         return 2;
+    xca_status s;
+    if (g_cfg.jwks_path) {
+        size_t jwks_len;
+        char *jwks = read_file(g_cfg.jwks_path, JWKS_MAX, &jwks_len, &st);
+        if (!jwks) {
+            free(policy);
+            return 2;
+        }
+        remember_file(&g_jwks_id, &st);
+        s = xca_verifier_new((const uint8_t *)jwks, jwks_len, (const uint8_t *)policy, policy_len, &g_verifier);
+        free(jwks);
+    } else {
+        /* The engine options (libxconnauth parses and checks them). */
+        struct strbuf b = {0};
+        sb_add(&b, "{\"non_blocking\":false", 21);
+        if (g_cfg.fetch_timeout)
+            sb_number(&b, "timeout", g_cfg.fetch_timeout);
+        if (g_cfg.cooldown)
+            sb_number(&b, "refresh_cooldown", g_cfg.cooldown);
+        if (g_cfg.refresh) {
+            sb_number(&b, "max_ttl", g_cfg.refresh);
+            /* min_ttl may not exceed max_ttl; its default is 60 s */
+            if (strtod(g_cfg.refresh, NULL) < 60)
+                sb_number(&b, "min_ttl", g_cfg.refresh);
+        }
+        if (g_cfg.ca_file) {
+            sb_add(&b, ",\"ca_file\":", 11);
+            sb_json_string(&b, g_cfg.ca_file);
+        }
+        sb_add(&b, "}", 1);
+        if (b.failed) {
+            free(b.data);
+            free(policy);
+            return 2;
+        }
+        s = xca_verifier_new_remote((const uint8_t *)policy, policy_len, (const uint8_t *)b.data, b.len,
+                                    &g_verifier);
+        free(b.data);
+        if (s == XCA_OK)
+            /* Fetch now so the first request does not wait; failing is fine (503 until the
+             * issuer answers, then the engine recovers by itself). */
+            if (xca_verifier_refresh(g_verifier) != XCA_OK) {
+                char msg[512];
+                log_line("first fetch failed (%s); answering 503 until keys arrive", last_error(msg, sizeof msg));
+            }
     }
-    remember_file(&g_jwks_id, &st);
-    xca_status s = xca_verifier_new((const uint8_t *)jwks, jwks_len, (const uint8_t *)policy, policy_len, &g_verifier);
-    free(jwks);
     free(policy);
     if (s != XCA_OK) {
         char msg[512];
@@ -774,11 +885,19 @@ int main(int argc, char **argv)
     struct timeval io_timeout = {.tv_sec = g_cfg.timeout_ms / 1000, .tv_usec = (g_cfg.timeout_ms % 1000) * 1000};
 
     while (!g_stop) {
+        if (g_hup && !g_cfg.jwks_path) {
+            g_hup = 0;
+            char msg[512];
+            if (xca_verifier_refresh(g_verifier) == XCA_OK)
+                log_line("refresh: new keys fetched");
+            else
+                log_line("refresh failed (%s); keeping the last good keys", last_error(msg, sizeof msg));
+        }
         if (g_hup) {
             g_hup = 0;
             reload_jwks(1);
         }
-        if (now_ms() >= next_check) {
+        if (g_cfg.jwks_path && now_ms() >= next_check) {
             reload_jwks(0);
             next_check = now_ms() + 1000;
         }

@@ -2,15 +2,18 @@
 // (examples/dotnet/XConnAuth.cs), and answers GET /api/data only to tokens with the right
 // issuer, audience and scope.
 //
-// Keys come from the realm: OIDC discovery gives jwks_uri; the JWKS is refetched every
-// --refresh seconds, and at once when a token names an unknown key (at most once per
-// --cooldown seconds, so forged kids cannot make us hammer the realm). A failed fetch keeps
-// the last good keys. Until the first fetch succeeds every request gets 503.
+// Keys come from the realm through libxconnauth's key engine (Verifier.Remote): OIDC
+// discovery gives jwks_uri; the JWKS is refetched at least every --refresh seconds, and
+// when a token names an unknown key (at most once per --cooldown seconds, so forged kids
+// cannot make us hammer the realm), each fetch bounded by --fetch-timeout-ms. A failed
+// fetch keeps the last good keys. Until the first fetch succeeds requests get 503.
+// No HTTP client, discovery or JSON parser of its own: the same engine serves C, Rust,
+// Python and the CLI.
 //
-// Builds with Mono's mcs (C# 6, System.dll only) and with the .NET 8 SDK; on .NET the
-// JWKS is fetched with HttpClient, on Mono/.NET Framework with WebClient.
+// Builds with Mono's mcs (C# 6, System.dll only) and with the .NET 8 SDK.
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.IO;
 using System.Net;
 using System.Net.Sockets;
@@ -33,11 +36,12 @@ namespace XConnAuth.RemoteService
         public int RefreshSeconds = 300;
         public int CooldownSeconds = 30;
         public int FetchTimeoutMs = 5000;
+        public string CaFile;
 
         public const string Usage =
             "usage: RemoteService.exe --issuer URL [--audience A]... [--scope S]... [--policy FILE]\n" +
             "         [--jwks-url URL] [--bind ADDR] [--port N] [--realm R] [--problem-type URI]\n" +
-            "         [--refresh SECONDS] [--cooldown SECONDS] [--fetch-timeout-ms N]\n" +
+            "         [--refresh SECONDS] [--cooldown SECONDS] [--fetch-timeout-ms N] [--ca-file PEM]\n" +
             "  --policy FILE: the xconnauth policy JSON; --audience/--scope then must not be given.\n" +
             "  --jwks-url skips discovery. --port 0 picks a free port; the first line on stdout is\n" +
             "  \"listening on http://ADDR:PORT/\".";
@@ -64,6 +68,7 @@ namespace XConnAuth.RemoteService
                     case "--refresh": o.RefreshSeconds = Int(v, 1, 86400); break;
                     case "--cooldown": o.CooldownSeconds = Int(v, 0, 86400); break;
                     case "--fetch-timeout-ms": o.FetchTimeoutMs = Int(v, 100, 600000); break;
+                    case "--ca-file": o.CaFile = v; break;
                     default: throw new ArgumentException("unknown option " + args[i - 1]);
                 }
             }
@@ -101,189 +106,66 @@ namespace XConnAuth.RemoteService
     }
 
     /// <summary>
-    /// Owns the verifier and keeps its keys fresh: periodic refresh, refresh on unknown kid
-    /// with a cooldown, last-known-good keys when the realm cannot be reached.
+    /// Owns the verifier, whose keys libxconnauth's engine keeps fresh (discovery, cache
+    /// lifetime, refresh on an unknown kid with a cooldown, last good keys, one deadline per
+    /// fetch): this class only turns the command line into engine options.
     /// </summary>
     internal sealed class KeyManager : IDisposable
     {
-        private const int MaxDocumentBytes = 1 << 20;
-
-        private readonly Options _options;
-        private readonly string _policy;
-        private readonly object _fetchLock = new object();
-        private volatile Verifier _verifier;
-        private string _jwksUri;
-        private DateTime _lastAttempt = DateTime.MinValue;
-        private Timer _timer;
-        private int _fetches;
-        private bool _starting;
+        private readonly Verifier _verifier;
 
         public KeyManager(Options options)
         {
-            _options = options;
-            _policy = options.PolicyJson();
-            _jwksUri = options.JwksUrl;
+            var engine = new StringBuilder("{\"timeout\":")
+                .Append((options.FetchTimeoutMs / 1000.0).ToString(CultureInfo.InvariantCulture))
+                .Append(",\"refresh_cooldown\":").Append(options.CooldownSeconds)
+                .Append(",\"max_ttl\":").Append(options.RefreshSeconds)
+                .Append(",\"min_ttl\":").Append(Math.Min(60, options.RefreshSeconds));
+            if (options.JwksUrl != null)
+                engine.Append(",\"jwks_uris\":{").Append(Json.Quote(options.Issuer)).Append(':')
+                      .Append(Json.Quote(options.JwksUrl)).Append('}');
+            if (options.CaFile != null)
+                engine.Append(",\"ca_file\":").Append(Json.Quote(options.CaFile));
+            _verifier = Verifier.Remote(options.PolicyJson(), engine.Append('}').ToString());
         }
 
-        /// <summary>How many JWKS fetches were attempted (for logs).</summary>
-        public int Fetches { get { return _fetches; } }
-
-        public bool Ready { get { return _verifier != null; } }
-
-        /// <summary>First load: a policy or JWKS the library rejects is fatal here (an
-        /// operator error), while an unreachable realm is not (503 until it answers).</summary>
+        /// <summary>Fetches at once so the first request need not wait; a failure is only logged
+        /// (requests get 503 until the engine's next attempt succeeds).</summary>
         public void Start()
         {
-            _starting = true;
             try
             {
-                Refresh(true);
+                _verifier.Refresh();
+                Log.Line("keys fetched");
             }
-            finally
+            catch (XConnAuthException e)
             {
-                _starting = false;
+                Log.Line("first fetch failed ({0}); answering 503 until keys arrive", e.Message);
             }
-            long period = _options.RefreshSeconds * 1000L;
-            _timer = new Timer(_ => Refresh(true), null, period, period);
         }
 
-        /// <summary>Verifies an Authorization value; a kid we do not know triggers one refetch.</summary>
+        /// <summary>Every issuer has keys.</summary>
+        public bool Ready
+        {
+            get { return !StatusJson().Contains("\"kids\":[]"); }
+        }
+
+        /// <summary>The engine's state: last success and error, fetch count, key ids per issuer.</summary>
+        public string StatusJson()
+        {
+            return _verifier.StatusJson();
+        }
+
+        /// <summary>Verifies; an unknown kid makes the engine refetch (within its cooldown and deadline).</summary>
         public string VerifyHeader(string authorization)
         {
-            var v = _verifier;
-            try
-            {
-                return v.VerifyHeader(authorization);
-            }
-            catch (InvalidTokenException e)
-            {
-                if (e.Status != Status.UnknownKid || !Refresh(false))
-                    throw;
-            }
             return _verifier.VerifyHeader(authorization);
-        }
-
-        /// <summary>
-        /// Fetches the JWKS and swaps it in. Without <paramref name="scheduled"/> this is the
-        /// unknown-kid path and honours the cooldown. Returns whether new keys were installed.
-        /// </summary>
-        public bool Refresh(bool scheduled)
-        {
-            lock (_fetchLock)
-            {
-                var now = DateTime.UtcNow;
-                if (!scheduled && (now - _lastAttempt).TotalSeconds < _options.CooldownSeconds)
-                    return false;
-                _lastAttempt = now;
-                Interlocked.Increment(ref _fetches);
-                string jwks;
-                try
-                {
-                    if (_jwksUri == null)
-                        _jwksUri = Discover();
-                    jwks = Http.Get(_jwksUri, _options.FetchTimeoutMs, MaxDocumentBytes);
-                }
-                catch (Exception e)
-                {
-                    Log.Line("JWKS fetch failed ({0}); {1}", e.Message,
-                             _verifier == null ? "no keys yet, answering 503" : "keeping the last good keys");
-                    return false;
-                }
-                try
-                {
-                    if (_verifier == null)
-                        _verifier = new Verifier(jwks, _policy);
-                    else
-                        _verifier.SetJwks(jwks);
-                }
-                catch (ConfigurationException e)
-                {
-                    if (_starting)
-                        throw;
-                    Log.Line("JWKS rejected ({0}); keeping the last good keys", e.Message);
-                    return false;
-                }
-                Log.Line("keys loaded from {0}", _jwksUri);
-                return true;
-            }
-        }
-
-        private string Discover()
-        {
-            string url = _options.Issuer.TrimEnd('/') + "/.well-known/openid-configuration";
-            var doc = Json.Parse(Http.Get(url, _options.FetchTimeoutMs, MaxDocumentBytes)) as Dictionary<string, object>;
-            if (doc == null)
-                throw new InvalidDataException("the discovery document is not a JSON object");
-            object issuer, jwksUri;
-            doc.TryGetValue("issuer", out issuer);
-            doc.TryGetValue("jwks_uri", out jwksUri);
-            // OIDC Discovery §4.3: a document for another issuer must not be used.
-            if (!(issuer is string) || (string)issuer != _options.Issuer)
-                throw new InvalidDataException("discovery names another issuer");
-            Uri u;
-            if (!(jwksUri is string) || !Uri.TryCreate((string)jwksUri, UriKind.Absolute, out u) ||
-                (u.Scheme != Uri.UriSchemeHttps && u.Scheme != Uri.UriSchemeHttp))
-                throw new InvalidDataException("discovery has no usable jwks_uri");
-            return (string)jwksUri;
         }
 
         public void Dispose()
         {
-            if (_timer != null)
-                _timer.Dispose();
-            if (_verifier != null)
-                _verifier.Dispose();
+            _verifier.Dispose();
         }
-    }
-
-    internal static class Http
-    {
-        /// <summary>GET a small text document; throws on any failure, timeouts included.</summary>
-        public static string Get(string url, int timeoutMs, int maxBytes)
-        {
-#if NETCOREAPP
-            using (var client = new System.Net.Http.HttpClient())
-            {
-                client.Timeout = TimeSpan.FromMilliseconds(timeoutMs);
-                client.MaxResponseContentBufferSize = maxBytes;
-                return client.GetStringAsync(url).GetAwaiter().GetResult();
-            }
-#else
-            using (var client = new TimeoutWebClient(timeoutMs))
-            {
-                byte[] data = client.DownloadData(url);
-                if (data.Length > maxBytes)
-                    throw new InvalidDataException("document larger than " + maxBytes + " bytes");
-                return new UTF8Encoding(false, true).GetString(data);
-            }
-#endif
-        }
-
-#if !NETCOREAPP
-        private sealed class TimeoutWebClient : WebClient
-        {
-            private readonly int _timeoutMs;
-
-            public TimeoutWebClient(int timeoutMs)
-            {
-                _timeoutMs = timeoutMs;
-            }
-
-            protected override WebRequest GetWebRequest(Uri address)
-            {
-                var r = base.GetWebRequest(address);
-                r.Timeout = _timeoutMs;
-                var h = r as HttpWebRequest;
-                if (h != null)
-                {
-                    h.ReadWriteTimeout = _timeoutMs;
-                    // A redirect could lead the key fetch somewhere the operator never named.
-                    h.AllowAutoRedirect = false;
-                }
-                return r;
-            }
-        }
-#endif
     }
 
     internal static class Log
@@ -408,8 +290,9 @@ namespace XConnAuth.RemoteService
             string path = req.Url.AbsolutePath;
             if (path == "/healthz")
             {
-                Send(ctx, _keys.Ready ? 200 : 503, "application/json",
-                     _keys.Ready ? "{\"status\":\"ok\"}" : "{\"status\":\"no keys\"}");
+                bool ready = _keys.Ready;
+                Send(ctx, ready ? 200 : 503, "application/json",
+                     "{\"status\":" + (ready ? "\"ok\"" : "\"no keys\"") + ",\"keys\":" + _keys.StatusJson() + "}");
                 return;
             }
             if (path != "/api/data")
@@ -421,13 +304,6 @@ namespace XConnAuth.RemoteService
             {
                 ctx.Response.AddHeader("Allow", "GET");
                 Send(ctx, 405, "application/problem+json", Problem(405, "Method Not Allowed", "only GET is allowed"));
-                return;
-            }
-            if (!_keys.Ready)
-            {
-                ctx.Response.AddHeader("Retry-After", "5");
-                Send(ctx, 503, "application/problem+json",
-                     Problem(503, "Service Unavailable", "the token signing keys are not available yet"));
                 return;
             }
             string[] values = req.Headers.GetValues("Authorization");
@@ -449,6 +325,8 @@ namespace XConnAuth.RemoteService
             catch (InvalidTokenException e)
             {
                 ctx.Response.AddHeader("WWW-Authenticate", e.WwwAuthenticate(_options.Realm));
+                if (e.Status == Status.KeysUnavailable)
+                    ctx.Response.AddHeader("Retry-After", "5"); // the realm is unreachable: not the token's fault
                 Send(ctx, e.HttpStatus, "application/problem+json", e.ProblemJson(_options.ProblemType, path));
                 Log.Line("GET /api/data -> {0} {1}", e.HttpStatus, e.Code);
                 return;
@@ -484,8 +362,6 @@ namespace XConnAuth.RemoteService
     /// </summary>
     internal static class Json
     {
-        private const int MaxDepth = 64;
-
         public static string Quote(string s)
         {
             var sb = new StringBuilder("\"");
@@ -507,196 +383,6 @@ namespace XConnAuth.RemoteService
             foreach (var s in items)
                 parts.Add(Quote(s));
             return "[" + string.Join(",", parts) + "]";
-        }
-
-        /// <summary>Objects become Dictionary&lt;string, object&gt;, arrays List&lt;object&gt;,
-        /// numbers double, plus string, bool and null.</summary>
-        public static object Parse(string text)
-        {
-            int i = 0;
-            object v = Value(text, ref i, 0);
-            Skip(text, ref i);
-            if (i != text.Length)
-                throw new InvalidDataException("trailing data after JSON");
-            return v;
-        }
-
-        private static void Skip(string s, ref int i)
-        {
-            while (i < s.Length && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
-                i++;
-        }
-
-        private static InvalidDataException Bad(int i)
-        {
-            return new InvalidDataException("invalid JSON at offset " + i);
-        }
-
-        private static object Value(string s, ref int i, int depth)
-        {
-            if (depth > MaxDepth)
-                throw new InvalidDataException("JSON nested too deeply");
-            Skip(s, ref i);
-            if (i >= s.Length)
-                throw Bad(i);
-            char c = s[i];
-            if (c == '{')
-            {
-                var obj = new Dictionary<string, object>();
-                i++;
-                Skip(s, ref i);
-                if (i < s.Length && s[i] == '}')
-                {
-                    i++;
-                    return obj;
-                }
-                while (true)
-                {
-                    Skip(s, ref i);
-                    if (i >= s.Length || s[i] != '"')
-                        throw Bad(i);
-                    string key = String(s, ref i);
-                    Skip(s, ref i);
-                    if (i >= s.Length || s[i] != ':')
-                        throw Bad(i);
-                    i++;
-                    if (obj.ContainsKey(key))
-                        throw new InvalidDataException("duplicate JSON member " + key);
-                    obj[key] = Value(s, ref i, depth + 1);
-                    Skip(s, ref i);
-                    if (i < s.Length && s[i] == ',')
-                    {
-                        i++;
-                        continue;
-                    }
-                    if (i < s.Length && s[i] == '}')
-                    {
-                        i++;
-                        return obj;
-                    }
-                    throw Bad(i);
-                }
-            }
-            if (c == '[')
-            {
-                var list = new List<object>();
-                i++;
-                Skip(s, ref i);
-                if (i < s.Length && s[i] == ']')
-                {
-                    i++;
-                    return list;
-                }
-                while (true)
-                {
-                    list.Add(Value(s, ref i, depth + 1));
-                    Skip(s, ref i);
-                    if (i < s.Length && s[i] == ',')
-                    {
-                        i++;
-                        continue;
-                    }
-                    if (i < s.Length && s[i] == ']')
-                    {
-                        i++;
-                        return list;
-                    }
-                    throw Bad(i);
-                }
-            }
-            if (c == '"')
-                return String(s, ref i);
-            if (Literal(s, ref i, "true"))
-                return true;
-            if (Literal(s, ref i, "false"))
-                return false;
-            if (Literal(s, ref i, "null"))
-                return null;
-            return Number(s, ref i);
-        }
-
-        private static bool Literal(string s, ref int i, string word)
-        {
-            if (string.CompareOrdinal(s, i, word, 0, word.Length) != 0)
-                return false;
-            i += word.Length;
-            return true;
-        }
-
-        private static double Number(string s, ref int i)
-        {
-            int start = i;
-            if (i < s.Length && s[i] == '-')
-                i++;
-            int digits = i;
-            while (i < s.Length && char.IsDigit(s[i]) && s[i] < 128)
-                i++;
-            if (i == digits || (s[digits] == '0' && i - digits > 1))
-                throw Bad(start);
-            if (i < s.Length && s[i] == '.')
-            {
-                int frac = ++i;
-                while (i < s.Length && s[i] >= '0' && s[i] <= '9')
-                    i++;
-                if (i == frac)
-                    throw Bad(start);
-            }
-            if (i < s.Length && (s[i] == 'e' || s[i] == 'E'))
-            {
-                i++;
-                if (i < s.Length && (s[i] == '+' || s[i] == '-'))
-                    i++;
-                int exp = i;
-                while (i < s.Length && s[i] >= '0' && s[i] <= '9')
-                    i++;
-                if (i == exp)
-                    throw Bad(start);
-            }
-            return double.Parse(s.Substring(start, i - start), System.Globalization.CultureInfo.InvariantCulture);
-        }
-
-        private static string String(string s, ref int i)
-        {
-            var sb = new StringBuilder();
-            i++; // the opening quote
-            while (i < s.Length)
-            {
-                char c = s[i++];
-                if (c == '"')
-                    return sb.ToString();
-                if (c < 0x20)
-                    throw Bad(i - 1);
-                if (c != '\\')
-                {
-                    sb.Append(c);
-                    continue;
-                }
-                if (i >= s.Length)
-                    break;
-                char e = s[i++];
-                switch (e)
-                {
-                    case '"': sb.Append('"'); break;
-                    case '\\': sb.Append('\\'); break;
-                    case '/': sb.Append('/'); break;
-                    case 'b': sb.Append('\b'); break;
-                    case 'f': sb.Append('\f'); break;
-                    case 'n': sb.Append('\n'); break;
-                    case 'r': sb.Append('\r'); break;
-                    case 't': sb.Append('\t'); break;
-                    case 'u':
-                        int code;
-                        if (i + 4 > s.Length || !int.TryParse(s.Substring(i, 4), System.Globalization.NumberStyles.AllowHexSpecifier,
-                                                                System.Globalization.CultureInfo.InvariantCulture, out code))
-                            throw Bad(i);
-                        sb.Append((char)code);
-                        i += 4;
-                        break;
-                    default:
-                        throw Bad(i - 1);
-                }
-            }
-            throw Bad(i);
         }
     }
 }

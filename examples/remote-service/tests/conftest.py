@@ -158,13 +158,15 @@ def _env() -> Dict[str, str]:
 
 
 def start_service(kind: str, iss: Issuer, workdir: Path, *extra: str) -> Service:
-    """Starts the ``kind`` ("c" or "dotnet") service for ``iss``; skips if not built."""
+    """Starts the ``kind`` ("c", "c-file" or "dotnet") service for ``iss``; skips if not built."""
     policy = ["--issuer", iss.issuer, "--audience", AUDIENCE, "--scope", SCOPE, "--realm", REALM, "--port", "0"]
     workdir.mkdir(parents=True, exist_ok=True)
-    if kind == "c":
+    if kind in ("c", "c-file"):
         exe = os.environ.get("REMOTE_SERVICE_C")
         if not exe:
             pytest.skip("REMOTE_SERVICE_C is not set (run examples/remote-service/run_tests.sh)")
+        if kind == "c":  # the default: keys fetched by libxconnauth's engine
+            return Service(kind, [exe, *policy, *extra], _env(), workdir / "service.log")
         jwks = workdir / "jwks.json"
         write_jwks(jwks, iss.jwks())
         cmd = [exe, "--jwks", str(jwks), *policy, *extra]
@@ -184,10 +186,16 @@ def issuer() -> Iterator[Issuer]:
     iss.stop()
 
 
-@pytest.fixture(scope="module", params=["c", "dotnet"])
+# "c": the C service fetching its keys (xca_verifier_new_remote, the default); "c-file":
+# the same service reading a JWKS file (--jwks); "dotnet": the .NET service (Verifier.Remote).
+@pytest.fixture(scope="module", params=["c", "c-file", "dotnet"])
 def service(request: pytest.FixtureRequest, issuer: Issuer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     kind = request.param
-    extra = ["--timeout-ms", "700", "--max-connections", "16"] if kind == "c" else ["--cooldown", "3"]
+    extra = {
+        "c": ["--timeout-ms", "700", "--max-connections", "16", "--cooldown", "3"],
+        "c-file": ["--timeout-ms", "700", "--max-connections", "16"],
+        "dotnet": ["--cooldown", "3"],
+    }[kind]
     svc = start_service(kind, issuer, tmp_path_factory.mktemp(kind), *extra)
     yield svc
     svc.stop()

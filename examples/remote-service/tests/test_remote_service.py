@@ -13,6 +13,8 @@ import socket
 import threading
 import time
 
+import pytest
+
 from conftest import AUDIENCE, SCOPE, Issuer, Service, request, start_service, write_jwks
 
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -127,13 +129,14 @@ def test_concurrent_requests(service: Service, issuer: Issuer) -> None:
 
 def test_key_rotation(service: Service, issuer: Issuer) -> None:
     """A token signed by a freshly rotated key verifies without restarting the service:
-    the C service reads the file the sidecar replaced when it meets the unknown kid, the
-    .NET service refetches the JWKS (after its cooldown, if one is running)."""
+    the file-mode C service reads the file the sidecar replaced when it meets the unknown
+    kid; the services on the key engine refetch the JWKS (after the cooldown, if one is
+    running)."""
     old_token = good_token(issuer)
     issuer.rotate()
     new_token = good_token(issuer)
     jwks_hits = issuer.hits["jwks"]
-    if service.kind == "c":
+    if service.kind == "c-file":
         assert service.jwks_path is not None
         write_jwks(service.jwks_path, issuer.jwks())
         r = service.get(token=new_token)  # no waiting: the unknown kid triggers the reload
@@ -145,18 +148,18 @@ def test_key_rotation(service: Service, issuer: Issuer) -> None:
     assert service.get(token=old_token).status == 200
 
 
-# ---- .NET: refresh policy ---------------------------------------------------------------
+# ---- services on the key engine (C default, .NET): refresh policy ---------------------------
 
 
-def dotnet_only(service: Service) -> None:
-    if service.kind != "dotnet":
+def fetching_only(service: Service) -> None:
+    if service.kind == "c-file":
         import pytest
 
-        pytest.skip("JWKS fetching is the .NET service's job; the C service reads a file")
+        pytest.skip("the file-mode C service does not fetch keys")
 
 
 def test_unknown_kid_refetch_is_rate_limited(service: Service, issuer: Issuer) -> None:
-    dotnet_only(service)
+    fetching_only(service)
     time.sleep(3.1)  # let any earlier refetch's cooldown (3 s here) run out
     before = issuer.hits["jwks"]
     for i in range(6):
@@ -165,12 +168,14 @@ def test_unknown_kid_refetch_is_rate_limited(service: Service, issuer: Issuer) -
     assert issuer.hits["jwks"] - before == 1, service.log_text()
 
 
-def test_periodic_refresh_outage_and_last_known_good(issuer: Issuer, tmp_path) -> None:
-    """Started during a realm outage: 503 until keys arrive; the periodic refresh picks
-    them up; a later outage keeps the last good keys in use."""
+@pytest.mark.parametrize("kind", ["c", "dotnet"])
+def test_periodic_refresh_outage_and_last_known_good(kind: str, issuer: Issuer, tmp_path) -> None:
+    """Started during a realm outage: 503 until keys arrive; the engine's retries pick
+    them up; a later outage keeps the last good keys in use (and /healthz says why)."""
+    timeout = ["--fetch-timeout", "2"] if kind == "c" else ["--fetch-timeout-ms", "2000"]
     issuer.set_outage(True)
     try:
-        svc = start_service("dotnet", issuer, tmp_path, "--refresh", "1", "--fetch-timeout-ms", "2000")
+        svc = start_service(kind, issuer, tmp_path, "--refresh", "1", "--cooldown", "1", *timeout)
     except BaseException:
         issuer.set_outage(False)
         raise
@@ -181,11 +186,12 @@ def test_periodic_refresh_outage_and_last_known_good(issuer: Issuer, tmp_path) -
         issuer.set_outage(False)
         r = svc.wait_for(lambda: (lambda r: r if r.status == 200 else None)(svc.get(token=token)), 10, 0.2)
         assert r is not None, svc.log_text()
-        issuer.set_outage(True)
+        issuer.set_outage(True, endpoints=("jwks",))
         hits = issuer.hits["jwks"]
         assert svc.wait_for(lambda: issuer.hits["jwks"] >= hits + 2, 10), "no periodic refresh"
         assert svc.get(token=token).status == 200  # last known good
-        assert "keeping the last good keys" in svc.log_text()
+        keys = svc.get("/healthz").json()["keys"]["issuers"][0]
+        assert keys["last_error"] and keys["kids"] and keys["fetch_count"] >= 3, keys
     finally:
         issuer.set_outage(False)
         svc.stop()
@@ -195,14 +201,21 @@ def test_periodic_refresh_outage_and_last_known_good(issuer: Issuer, tmp_path) -
 
 
 def c_only(service: Service) -> None:
-    if service.kind != "c":
+    if service.kind not in ("c", "c-file"):
         import pytest
 
         pytest.skip("C service specific")
 
 
+def file_only(service: Service) -> None:
+    if service.kind != "c-file":
+        import pytest
+
+        pytest.skip("C service in file mode (--jwks) only")
+
+
 def test_sighup_reloads_and_bad_file_keeps_keys(service: Service, issuer: Issuer) -> None:
-    c_only(service)
+    file_only(service)
     assert service.jwks_path is not None
     token = good_token(issuer)
     reloads = service.log_text().count("reload: new keys")
@@ -219,7 +232,7 @@ def test_sighup_reloads_and_bad_file_keeps_keys(service: Service, issuer: Issuer
 
 def test_changed_file_is_picked_up_without_signal(service: Service, issuer: Issuer) -> None:
     """Dropping a key from the file (mtime check, about once a second) revokes it."""
-    c_only(service)
+    file_only(service)
     assert service.jwks_path is not None
     issuer.rotate()
     new_token = good_token(issuer)
@@ -344,3 +357,24 @@ def test_c_service_refuses_bad_configuration(tmp_path, issuer: Issuer) -> None:
     assert r.returncode == 2 and "configuration error" in r.stderr, r
     r = subprocess.run([exe, "--jwks", str(jwks)], env=_env(), capture_output=True, text=True, timeout=10)
     assert r.returncode == 2 and "usage" in r.stderr, r
+    # Fetched keys: plain http to a host that is not loopback is refused at start.
+    r = subprocess.run([exe, "--issuer", "http://sso.example.com/realms/x", "--port", "0"],
+                       env=_env(), capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2 and "configuration error" in r.stderr, r
+    r = subprocess.run([exe, "--issuer", issuer.issuer, "--cooldown", "1e9", "--port", "0"],
+                       env=_env(), capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2 and "usage" in r.stderr, r
+
+
+def test_c_service_sighup_refreshes_fetched_keys(service: Service, issuer: Issuer) -> None:
+    """Key-engine mode: SIGHUP fetches now (no file), and /healthz shows the engine state."""
+    if service.kind != "c":
+        import pytest
+
+        pytest.skip("C service with fetched keys only")
+    before = issuer.hits["jwks"]
+    service.proc.send_signal(signal.SIGHUP)
+    assert service.wait_for(lambda: issuer.hits["jwks"] > before, 5), service.log_text()
+    keys = service.get("/healthz").json()["keys"]
+    assert keys["remote"] is True and keys["issuers"][0]["issuer"] == issuer.issuer, keys
+    assert keys["issuers"][0]["kids"], keys
