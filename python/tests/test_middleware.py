@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from typing import Any, Callable, Dict, Iterable, Iterator, List, MutableMapping, Optional, Tuple
@@ -230,7 +231,7 @@ def test_asgi_with_a_managed_verifier(key_a: RsaKey, good: str) -> None:
         client = xconnauth.JWKSClient(realm.issuer)
         managed = client.verifier_for()
         app = xconnauth.ASGIMiddleware(asgi_app, managed)
-        local = mint(key_a, access_token_claims(realm.issuer), kid="a")
+        local = mint(key_a, access_token_claims(realm.issuer, now=int(time.time())), kid="a")
         sent = run_asgi(app, http_scope([(b"authorization", f"Bearer {local}".encode())]))
         assert sent[0]["status"] == 200
         # A token of another realm signed with this realm's key is never accepted.
