@@ -237,7 +237,7 @@ def test_concurrent_unknown_kids_share_one_slow_fetch(realm: RealmServer) -> Non
 
 
 def test_random_kid_storm_costs_at_most_one_fetch_per_cooldown(realm: RealmServer) -> None:
-    cooldown = 0.5
+    cooldown = 0.3
     client = client_for(realm, refresh_cooldown=cooldown)
     verifier = client.verifier_for()
     client.key_set()
@@ -246,14 +246,19 @@ def test_random_kid_storm_costs_at_most_one_fetch_per_cooldown(realm: RealmServe
     failures: List[str] = []
 
     def attack(part: List[str]) -> None:
-        for token in part:
-            try:
-                verifier.verify(token, now=NOW)
-                failures.append("accepted")
-            except xconnauth.UnknownKid:
-                pass
-            except Exception as exc:  # pragma: no cover - reported below
-                failures.append(repr(exc))
+        # Each kid at least once, and on for a few cooldowns.
+        until = time.monotonic() + 4 * cooldown
+        first = True
+        while first or time.monotonic() < until:
+            first = False
+            for token in part:
+                try:
+                    verifier.verify(token, now=NOW)
+                    failures.append("accepted")
+                except xconnauth.UnknownKid:
+                    pass
+                except Exception as exc:  # pragma: no cover - reported below
+                    failures.append(repr(exc))
 
     start = time.monotonic()
     threads = [threading.Thread(target=attack, args=(tokens[i::4],)) for i in range(4)]
@@ -264,9 +269,9 @@ def test_random_kid_storm_costs_at_most_one_fetch_per_cooldown(realm: RealmServe
     elapsed = time.monotonic() - start
     fetches = realm.certs_hits() - before
     allowed = int(elapsed / cooldown) + 1
-    print(f"\n10,000 random kids in {elapsed:.2f} s: {fetches} fetches (cooldown {cooldown} s, at most {allowed})")
+    print(f"\n10,000 random kids for {elapsed:.2f} s: {fetches} fetches (cooldown {cooldown} s, at most {allowed})")
     assert not failures
-    assert 1 <= fetches <= allowed
+    assert 2 <= fetches <= allowed
     assert realm.discovery_hits() == 1
 
 
@@ -404,7 +409,7 @@ def test_threads_verifying_while_keys_rotate_never_get_a_wrong_verdict(
     threads = [threading.Thread(target=work) for _ in range(4)]
     for t in threads:
         t.start()
-    rotations = 300
+    rotations = 100
     try:
         for i in range(rotations):
             realm.jwks = sets[i % len(sets)]
