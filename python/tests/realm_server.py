@@ -19,7 +19,9 @@ DISCOVERY = "/realms/demo/.well-known/openid-configuration"
 
 
 class RealmServer:
-    def __init__(self) -> None:
+    """``tls``: an ``ssl.SSLContext`` to serve https with (the URLs then say https)."""
+
+    def __init__(self, tls: Any = None) -> None:
         self.hits: "collections.Counter[str]" = collections.Counter()
         self.lock = threading.Lock()
         self.jwks = '{"keys":[]}'
@@ -69,7 +71,9 @@ class RealmServer:
         self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
-        self.base = f"http://127.0.0.1:{self.port}"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.base = f"{'https' if tls is not None else 'http'}://127.0.0.1:{self.port}"
         self.issuer = f"{self.base}/realms/demo"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 

@@ -497,3 +497,49 @@ def test_asgi_keeps_answering_during_a_slow_refresh(realm: RealmServer, key_a: R
     result = asyncio.run(scenario())
     print(f"\nASGI during a 2 s refresh: {result['n']} good requests answered, slowest {result['max_ms']:.1f} ms")
     assert result["n"] >= 50 and result["max_ms"] < 100
+
+
+# TLS with a private CA ------------------------------------------------------------------------
+
+
+def make_ca_and_server_cert(tmp: Any) -> Dict[str, str]:
+    """A throwaway CA and a server certificate for 127.0.0.1 signed by it (openssl CLI)."""
+    import subprocess
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=tmp)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+        "-days", "2", "-subj", "/CN=xconnauth test CA",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+        "-subj", "/CN=127.0.0.1")
+    (tmp / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf")
+    return {"ca": str(tmp / "ca.pem"), "cert": str(tmp / "server.pem"), "key": str(tmp / "server.key")}
+
+
+def test_https_with_a_private_ca_through_ca_file(tmp_path: Any, key_a: RsaKey) -> None:
+    import shutil
+    import ssl
+
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test CA")
+    files = make_ca_and_server_cert(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(files["cert"], files["key"])
+    with RealmServer(tls=context) as realm:
+        issuer = realm.issuer
+        assert issuer.startswith("https://127.0.0.1:")
+        realm.jwks = jwks(key_a.jwk("a"))
+        token = mint(key_a, access_token_claims(issuer), kid="a")
+        # Not trusted by the system store: no keys.
+        untrusted = xconnauth.JWKSClient(issuer, timeout=2.0)
+        assert not untrusted.refresh()
+        with pytest.raises(xconnauth.KeysUnavailable):
+            untrusted.verify(token, now=NOW)
+        # Trusted through ca_file.
+        trusted = xconnauth.JWKSClient(issuer, timeout=2.0, ca_file=files["ca"])
+        assert trusted.verify(token, now=NOW)["iss"] == issuer
+        assert trusted.jwks_uri == realm.base + CERTS
