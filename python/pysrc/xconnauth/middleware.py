@@ -161,7 +161,9 @@ class ASGIMiddleware:
     inline, never waiting), and only a token that needs a fetch is verified again in the
     event loop's default thread pool (asyncio only), where it waits at most the fetch
     deadline while the loop serves other requests. Other verifiers without
-    ``verify_header_cached`` run in the pool entirely. ``offload=False`` forces inline
+    ``verify_header_cached`` run in the pool entirely. A ``ManagedVerifier`` of a
+    ``JWKSClient(non_blocking=True)`` runs inline (it never waits: an unknown kid answers
+    at once and the refresh finishes on the engine's thread). ``offload=False`` forces inline
     verification (for a ``ManagedVerifier``, only with ``non_blocking=True``, which never
     waits), ``offload=True`` the pool.
     """
@@ -178,7 +180,10 @@ class ASGIMiddleware:
     ) -> None:
         self.app = app
         self._gate = _Gate(verifier, realm, problem_type, exclude_paths)
-        self._offload = not isinstance(verifier, Verifier) if offload is None else offload
+        if offload is None:
+            # A non-blocking ManagedVerifier never waits for a fetch: inline is safe.
+            offload = not isinstance(verifier, Verifier) and not getattr(verifier, "non_blocking", False)
+        self._offload = offload
         self._cached_first = self._offload and callable(getattr(verifier, "verify_header_cached", None))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
