@@ -5,7 +5,7 @@
 #   PYTHON  interpreter to create the venv with   (default: python3)
 #   VENV    virtualenv directory                  (default: /tmp/xconnauth-py-venv, as python/run_tests.sh)
 #   REINSTALL=1  rebuild and reinstall ./python even if the installed copy looks current
-# The package is (re)installed when it is missing, or when a file under core/ or python/
+# The package is (re)installed when it is missing, or when a file under core/, remote/ or python/
 # is newer than the last install, so an edited verifier is never tested stale.
 
 e2e_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,7 +26,7 @@ if ! "$py" -c 'import cryptography, uvicorn, pytest, mypy' 2>/dev/null; then
 fi
 stale=""
 if [ -f "$stamp" ]; then
-    stale="$(find "$repo_root/core" "$repo_root/python" "$repo_root/Cargo.toml" "$repo_root/Cargo.lock" \
+    stale="$(find "$repo_root/core" "$repo_root/remote" "$repo_root/python" "$repo_root/Cargo.toml" "$repo_root/Cargo.lock" \
         \( -name target -o -name __pycache__ -o -name '.*' \) -prune -o -type f -newer "$stamp" -print 2>/dev/null | head -n 1)"
 fi
 if [ "${REINSTALL:-0}" = 1 ] || [ ! -f "$stamp" ] || [ -n "$stale" ] || ! "$py" -c 'import xconnauth' 2>/dev/null; then

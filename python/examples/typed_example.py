@@ -86,8 +86,10 @@ def main() -> None:
     client = xconnauth.JWKSClient("https://sso.example.com/realms/demo", refresh_cooldown=30.0)
     managed: xconnauth.ManagedVerifier = client.verifier_for(audiences="product-factory")
     assert managed.client is client
-    exc_class: type[xconnauth.InvalidToken] = xconnauth.exception_class("wrong_audience")
+    exc_class: type[xconnauth.InvalidToken | xconnauth.KeysUnavailable] = xconnauth.exception_class("wrong_audience")
     assert exc_class is xconnauth.WrongAudience
+    status: xconnauth.IssuerStatus = client.status()[0]
+    assert status.kids == ()
 
 
 if __name__ == "__main__":

@@ -69,6 +69,15 @@ pub(crate) fn config_error(py: Python<'_>, message: &str) -> PyErr {
     build().unwrap_or_else(|e| e)
 }
 
+/// A `xconnauth.JWKSError` with `message`: keys could not be fetched or used.
+pub(crate) fn jwks_error(py: Python<'_>, message: &str) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let class = errors_module(py)?.getattr("JWKSError")?;
+        Ok(PyErr::from_value(class.call1((message,))?))
+    };
+    build().unwrap_or_else(|e| e)
+}
+
 /// A core configuration error as `xconnauth.ConfigError`.
 pub(crate) fn from_config(py: Python<'_>, err: &ConfigError) -> PyErr {
     config_error(py, err.message())
@@ -82,10 +91,12 @@ pub(crate) fn from_config(py: Python<'_>, err: &ConfigError) -> PyErr {
 /// `.message` is returned beside it for the callers that can use a runtime text.
 pub(crate) fn error_of(exc: &Bound<'_, PyAny>) -> PyResult<(Error, Option<String>)> {
     let py = exc.py();
-    let base = errors_module(py)?.getattr("InvalidToken")?;
-    if !exc.is_instance(&base)? {
+    let module = errors_module(py)?;
+    let base = module.getattr("InvalidToken")?;
+    let unavailable = module.getattr("KeysUnavailable")?;
+    if !exc.is_instance(&base)? && !exc.is_instance(&unavailable)? {
         return Err(PyTypeError::new_err(format!(
-            "expected an xconnauth.InvalidToken, not {}",
+            "expected an xconnauth.InvalidToken or KeysUnavailable, not {}",
             exc.get_type().name()?
         )));
     }

@@ -16,6 +16,7 @@ use xconnauth::{ConfigError, Discovery, ErrorKind, Policy, VerifiedToken};
 
 mod convert;
 mod errors;
+mod remote;
 
 /// A set of trusted RSA signing keys, parsed once from a JWKS document.
 ///
@@ -172,6 +173,14 @@ pub struct Verifier {
     inner: RwLock<Arc<xconnauth::Verifier>>,
 }
 
+impl From<Arc<xconnauth::Verifier>> for Verifier {
+    fn from(v: Arc<xconnauth::Verifier>) -> Self {
+        Verifier {
+            inner: RwLock::new(v),
+        }
+    }
+}
+
 impl Verifier {
     fn current(&self) -> Arc<xconnauth::Verifier> {
         // The lock guards a pointer swap only, so a poisoned lock still holds a whole,
@@ -185,7 +194,7 @@ impl Verifier {
         keys.build(policy).map_err(|e| errors::from_config(py, &e))
     }
 
-    fn finish<'py>(
+    pub(crate) fn finish<'py>(
         py: Python<'py>,
         result: Result<VerifiedToken, xconnauth::Error>,
     ) -> PyResult<Bound<'py, PyAny>> {
@@ -336,33 +345,7 @@ impl Verifier {
     /// The policy as a dict of DESIGN §4 options.
     #[getter]
     fn policy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let v = self.current();
-        let p = v.policy();
-        let d = PyDict::new(py);
-        d.set_item("issuers", PyTuple::new(py, &p.issuers)?)?;
-        match &p.audiences {
-            Some(a) => d.set_item("audiences", PyTuple::new(py, a)?)?,
-            None => d.set_item("audiences", py.None())?,
-        }
-        let algs: Vec<&str> = p.algorithms.iter().map(|a| a.name()).collect();
-        d.set_item("algorithms", PyTuple::new(py, algs)?)?;
-        d.set_item("leeway", p.leeway)?;
-        d.set_item("token_type", p.token_type.as_deref())?;
-        d.set_item("required_scopes", PyTuple::new(py, &p.required_scopes)?)?;
-        d.set_item(
-            "required_realm_roles",
-            PyTuple::new(py, &p.required_realm_roles)?,
-        )?;
-        let roles = PyDict::new(py);
-        for (client, r) in &p.required_client_roles {
-            roles.set_item(client, PyTuple::new(py, r)?)?;
-        }
-        d.set_item("required_client_roles", roles)?;
-        d.set_item("required_claims", PyTuple::new(py, &p.required_claims)?)?;
-        d.set_item("min_rsa_bits", p.min_rsa_bits)?;
-        d.set_item("max_rsa_bits", p.max_rsa_bits)?;
-        d.set_item("max_token_bytes", p.max_token_bytes)?;
-        Ok(d)
+        policy_dict(py, self.current().policy())
     }
 
     fn __repr__(&self) -> String {
@@ -382,6 +365,35 @@ impl Verifier {
             list(&algs)
         )
     }
+}
+
+/// A policy as a dict of DESIGN §4 options.
+pub(crate) fn policy_dict<'py>(py: Python<'py>, p: &Policy) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("issuers", PyTuple::new(py, &p.issuers)?)?;
+    match &p.audiences {
+        Some(a) => d.set_item("audiences", PyTuple::new(py, a)?)?,
+        None => d.set_item("audiences", py.None())?,
+    }
+    let algs: Vec<&str> = p.algorithms.iter().map(|a| a.name()).collect();
+    d.set_item("algorithms", PyTuple::new(py, algs)?)?;
+    d.set_item("leeway", p.leeway)?;
+    d.set_item("token_type", p.token_type.as_deref())?;
+    d.set_item("required_scopes", PyTuple::new(py, &p.required_scopes)?)?;
+    d.set_item(
+        "required_realm_roles",
+        PyTuple::new(py, &p.required_realm_roles)?,
+    )?;
+    let roles = PyDict::new(py);
+    for (client, r) in &p.required_client_roles {
+        roles.set_item(client, PyTuple::new(py, r)?)?;
+    }
+    d.set_item("required_client_roles", roles)?;
+    d.set_item("required_claims", PyTuple::new(py, &p.required_claims)?)?;
+    d.set_item("min_rsa_bits", p.min_rsa_bits)?;
+    d.set_item("max_rsa_bits", p.max_rsa_bits)?;
+    d.set_item("max_token_bytes", p.max_token_bytes)?;
+    Ok(d)
 }
 
 /// The RFC 6750 §3 ``WWW-Authenticate`` value for a rejected token:
@@ -474,6 +486,7 @@ fn _xconnauth(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<KeySet>()?;
     m.add_class::<Verifier>()?;
+    m.add_class::<remote::RemoteVerifier>()?;
     m.add_class::<errors::CoreError>()?;
     m.add_function(wrap_pyfunction!(www_authenticate, m)?)?;
     m.add_function(wrap_pyfunction!(problem_json, m)?)?;

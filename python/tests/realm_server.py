@@ -1,7 +1,8 @@
 """A tiny Keycloak-like realm served by a real ``http.server`` on 127.0.0.1, for tests.
 
 It serves the discovery document and the JWKS, counts the requests per path, and can be
-switched to misbehave (HTTP 500, slow answers, oversized bodies, redirects).
+switched to misbehave (HTTP 500, slow answers, a body trickled one byte every 0.5 s,
+garbage, oversized bodies, redirects).
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ DISCOVERY = "/realms/demo/.well-known/openid-configuration"
 
 
 class RealmServer:
-    def __init__(self) -> None:
+    """``tls``: an ``ssl.SSLContext`` to serve https with (the URLs then say https)."""
+
+    def __init__(self, tls: Any = None) -> None:
         self.hits: "collections.Counter[str]" = collections.Counter()
         self.lock = threading.Lock()
         self.jwks = '{"keys":[]}'
         self.cache_control: Optional[str] = None
-        self.mode = "ok"  # ok | down | slow | huge | huge-unsized | redirect
+        self.mode = "ok"  # ok | down | slow | trickle | garbage | huge | huge-unsized | redirect
         self.delay = 0.0
         self.discovery_override: Optional[Dict[str, Any]] = None
         realm = self
@@ -51,14 +54,26 @@ class RealmServer:
                     self.close_connection = True
                 self.end_headers()
                 try:
-                    self.wfile.write(body)
+                    if mode == "trickle" and self.path == CERTS:
+                        for i in range(len(body)):
+                            self.wfile.write(body[i : i + 1])
+                            self.wfile.flush()
+                            time.sleep(0.5)
+                    else:
+                        self.wfile.write(body)
                 except OSError:
                     pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # clients cut off at their deadline reset the connection: expected
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
-        self.base = f"http://127.0.0.1:{self.port}"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.base = f"{'https' if tls is not None else 'http'}://127.0.0.1:{self.port}"
         self.issuer = f"{self.base}/realms/demo"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
@@ -77,6 +92,8 @@ class RealmServer:
         if path == CERTS:
             if mode in ("huge", "huge-unsized"):
                 return 200, [("Content-Type", "application/json")], b" " * (2 << 20)
+            if mode == "garbage":
+                return 200, [("Content-Type", "application/json")], b"\x00<html>not json{"
             headers = [("Content-Type", "application/json")]
             if self.cache_control:
                 headers.append(("Cache-Control", self.cache_control))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from typing import Any, Callable, Dict, Iterable, Iterator, List, MutableMapping, Optional, Tuple
@@ -228,12 +229,17 @@ def test_asgi_with_a_managed_verifier(key_a: RsaKey, good: str) -> None:
     with RealmServer() as realm:
         realm.jwks = jwks(key_a.jwk("a"))
         client = xconnauth.JWKSClient(realm.issuer)
-        # The minted token's issuer is ISS, not the local realm: trust both.
-        managed = client.verifier_for(issuers=[realm.issuer, ISS])
+        managed = client.verifier_for()
         app = xconnauth.ASGIMiddleware(asgi_app, managed)
-        sent = run_asgi(app, http_scope([(b"authorization", f"Bearer {good}".encode())]))
+        local = mint(key_a, access_token_claims(realm.issuer, now=int(time.time())), kid="a")
+        sent = run_asgi(app, http_scope([(b"authorization", f"Bearer {local}".encode())]))
         assert sent[0]["status"] == 200
+        # A token of another realm signed with this realm's key is never accepted.
+        sent = run_asgi(app, http_scope([(b"authorization", f"Bearer {good}".encode())]))
+        assert sent[0]["status"] == 401
         realm.mode = "down"
         fresh = xconnauth.ASGIMiddleware(asgi_app, xconnauth.JWKSClient(realm.issuer).verifier_for())
-        sent = run_asgi(fresh, http_scope([(b"authorization", f"Bearer {good}".encode())]))
+        sent = run_asgi(fresh, http_scope([(b"authorization", f"Bearer {local}".encode())]))
         assert sent[0]["status"] == 503
+        assert json.loads(sent[1]["body"])["error"] == "keys_unavailable"
+        assert (b"retry-after", b"5") in sent[0]["headers"]

@@ -35,6 +35,8 @@ from ._errors import (
     Expired,
     InvalidToken,
     IssuedInFuture,
+    JWKSError,
+    KeysUnavailable,
     Malformed,
     MissingClaim,
     MissingRole,
@@ -64,7 +66,7 @@ from ._xconnauth import (
     www_authenticate,
 )
 from ._http import ProblemResponse, problem_details, problem_response, www_authenticate_challenge
-from .jwks_client import JWKSClient, JWKSError, ManagedVerifier
+from .jwks_client import IssuerStatus, JWKSClient, ManagedVerifier
 from .middleware import CLAIMS_KEY, ASGIMiddleware, WSGIMiddleware
 
 __all__ = [
@@ -98,6 +100,7 @@ __all__ = [
     "WrongType",
     "MissingScope",
     "MissingRole",
+    "KeysUnavailable",
     "ERROR_CODES",
     "exception_class",
     # HTTP answers
@@ -112,6 +115,7 @@ __all__ = [
     "JWKSClient",
     "JWKSError",
     "ManagedVerifier",
+    "IssuerStatus",
     # web
     "ASGIMiddleware",
     "WSGIMiddleware",

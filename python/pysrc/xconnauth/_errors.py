@@ -8,10 +8,12 @@ answer for them like for the verifier's own.
 
 from __future__ import annotations
 
-from typing import ClassVar, Dict, Optional, Type
+from typing import ClassVar, Dict, Optional, Type, Union
 
 __all__ = [
     "ConfigError",
+    "JWKSError",
+    "KeysUnavailable",
     "InvalidToken",
     "Malformed",
     "BadBase64",
@@ -41,6 +43,43 @@ class ConfigError(ValueError):
     This is the caller's mistake, not the token's: it is raised when building a
     ``KeySet`` or ``Verifier``, never by ``verify``.
     """
+
+
+class JWKSError(Exception):
+    """The signing keys could not be obtained: network error, deadline, HTTP error
+    status, redirect, response too large, or an unusable discovery or JWKS document.
+
+    Not an ``InvalidToken``: the token may be fine, the server just cannot check it now
+    (answer 503, not 401). Raised by ``JWKSClient.refresh``/``key_set`` and (as its
+    subclass ``KeysUnavailable``) by verification while no keys were ever fetched.
+    """
+
+
+class KeysUnavailable(JWKSError):
+    """A verifier that fetches its keys has none yet (the issuer has been down or
+    unusable since start): the token cannot be judged now (DESIGN §2 ``keys_unavailable``,
+    HTTP 503, never 401).
+
+    A ``JWKSError`` and deliberately not an ``InvalidToken``: ``except InvalidToken``
+    (answer 401) must not catch it. It carries ``code``, ``status`` and ``message`` like
+    the token errors, so ``problem_json``/``www_authenticate``/``problem_response`` accept
+    it too (a 503 problem with a bare ``Bearer`` challenge).
+    """
+
+    code: ClassVar[str] = "keys_unavailable"
+    status: ClassVar[int] = 503
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        #: The human explanation, without the category prefix.
+        self.message: str = message
+        self._error: Optional[object] = None
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}" if self.message else self.code
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (type(self), (self.message,))
 
 
 class InvalidToken(Exception):
@@ -184,7 +223,7 @@ class MissingRole(InvalidToken):
     status = 403
 
 
-_BY_CODE: Dict[str, Type[InvalidToken]] = {
+_BY_CODE: Dict[str, Type[Union[InvalidToken, KeysUnavailable]]] = {
     cls.code: cls
     for cls in (
         Malformed,
@@ -205,10 +244,12 @@ _BY_CODE: Dict[str, Type[InvalidToken]] = {
         WrongType,
         MissingScope,
         MissingRole,
+        KeysUnavailable,
     )
 }
 
 
-def exception_class(code: str) -> Type[InvalidToken]:
-    """The ``InvalidToken`` subclass for a category code (``KeyError`` if unknown)."""
+def exception_class(code: str) -> Type[Union[InvalidToken, KeysUnavailable]]:
+    """The exception class for a category code (``KeyError`` if unknown): an
+    ``InvalidToken`` subclass, or ``KeysUnavailable`` for ``keys_unavailable``."""
     return _BY_CODE[code]

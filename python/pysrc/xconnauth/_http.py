@@ -7,9 +7,9 @@ module adds the ``dict`` form and a ready-made response triple for web framework
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
 
-from ._errors import InvalidToken
+from ._errors import InvalidToken, KeysUnavailable
 from ._xconnauth import problem_json, www_authenticate
 
 __all__ = [
@@ -25,7 +25,7 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
 def problem_details(
-    exc: InvalidToken, type_uri: Optional[str] = None, instance: Optional[str] = None
+    exc: Union[InvalidToken, KeysUnavailable], type_uri: Optional[str] = None, instance: Optional[str] = None
 ) -> Dict[str, Any]:
     """The RFC 7807 ProblemDetails object for ``exc`` as a ``dict``: ``type``, ``title``,
     ``status``, ``detail``, optional ``instance``, and ``error`` (the category code).
@@ -65,15 +65,16 @@ def reason_phrase(status: int) -> str:
 
 
 def problem_response(
-    exc: InvalidToken,
+    exc: Union[InvalidToken, KeysUnavailable],
     *,
     realm: Optional[str] = None,
     type_uri: Optional[str] = None,
     instance: Optional[str] = None,
     challenge_only: bool = False,
 ) -> ProblemResponse:
-    """The 401/403 answer for ``exc``: ``application/problem+json`` body,
-    ``WWW-Authenticate`` and ``Cache-Control: no-store``.
+    """The 401/403 answer for ``exc`` (503 for ``KeysUnavailable``, with
+    ``Retry-After``): ``application/problem+json`` body, ``WWW-Authenticate`` and
+    ``Cache-Control: no-store``.
 
     ``challenge_only`` sends the bare ``Bearer realm=…`` challenge (no error code), as
     RFC 6750 §3.1 asks when the request had no credentials.
@@ -86,6 +87,8 @@ def problem_response(
         ("WWW-Authenticate", challenge),
         ("Cache-Control", "no-store"),
     ]
+    if exc.status == 503:
+        headers.append(("Retry-After", "5"))
     return ProblemResponse(exc.status, headers, body)
 
 

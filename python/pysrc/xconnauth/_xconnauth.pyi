@@ -3,11 +3,12 @@
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union, final
 
 from ._claims import Claims
-from ._errors import InvalidToken
+from ._errors import InvalidToken, KeysUnavailable
 
 __all__ = [
     "KeySet",
     "Verifier",
+    "RemoteVerifier",
     "_CoreError",
     "www_authenticate",
     "problem_json",
@@ -75,11 +76,41 @@ class Verifier:
     def policy(self) -> Dict[str, Any]: ...
 
 @final
+class RemoteVerifier:
+    """A verifier that trusts issuers by URL and keeps their keys fresh (Rust engine)."""
+
+    def __new__(
+        cls,
+        issuers: _Names,
+        options_json: str,
+        *,
+        audiences: Optional[_Names] = None,
+        algorithms: Sequence[str] = ...,  # ("RS256",)
+        leeway: int = 30,
+        token_type: Optional[str] = "Bearer",
+        required_scopes: Sequence[str] = (),
+        required_realm_roles: Sequence[str] = (),
+        required_client_roles: Optional[Mapping[str, Sequence[str]]] = None,
+        required_claims: Sequence[str] = ...,  # ("exp",)
+        min_rsa_bits: int = 2048,
+        max_rsa_bits: int = 8192,
+        max_token_bytes: int = 16384,
+    ) -> RemoteVerifier: ...
+    def verify(self, token: _Text, now: _Now = None) -> Claims: ...
+    def verify_header(self, value: _Text, now: _Now = None) -> Claims: ...
+    def verify_cached(self, token: _Text, now: _Now = None, header: bool = False) -> Claims: ...
+    def refresh(self) -> None: ...
+    def status(self) -> List[Dict[str, Any]]: ...
+    def snapshot(self) -> Optional[Verifier]: ...
+    @property
+    def policy(self) -> Dict[str, Any]: ...
+
+@final
 class _CoreError: ...
 
-def www_authenticate(exc: InvalidToken, realm: Optional[str] = None) -> str: ...
+def www_authenticate(exc: Union[InvalidToken, KeysUnavailable], realm: Optional[str] = None) -> str: ...
 def problem_json(
-    exc: InvalidToken, type_uri: Optional[str] = None, instance: Optional[str] = None
+    exc: Union[InvalidToken, KeysUnavailable], type_uri: Optional[str] = None, instance: Optional[str] = None
 ) -> str: ...
 def parse_discovery(document: _Text, issuer: str) -> str: ...
 def validate_options(

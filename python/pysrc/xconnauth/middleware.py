@@ -3,8 +3,10 @@
 A request with a valid token reaches the application with its claims in
 ``environ["xconnauth.claims"]`` (WSGI) or ``scope["xconnauth.claims"]`` (ASGI). Any
 other request is answered here: 401 (or 403 for a missing scope or role) with an RFC 7807
-``application/problem+json`` body and an RFC 6750 ``WWW-Authenticate`` header; 503 when
-the signing keys cannot be fetched (``JWKSError``).
+``application/problem+json`` body and an RFC 6750 ``WWW-Authenticate`` header; 503 (with ``Retry-After``) when
+the signing keys cannot be had (``KeysUnavailable``, or any ``JWKSError``). Nothing a key
+server does (errors, garbage, unusable keys, slowness) turns into a 500: the key engine
+keeps the last good keys and reports ``keys_unavailable`` while it has none.
 
 ``verifier`` is anything with ``verify_header(value, now=None)``: a ``Verifier`` or a
 ``ManagedVerifier`` from ``JWKSClient.verifier_for``.
@@ -30,10 +32,9 @@ from typing import (
 )
 
 from ._claims import Claims
-from ._errors import InvalidToken, Malformed
+from ._errors import InvalidToken, JWKSError, KeysUnavailable, Malformed, UnknownKid
 from ._http import ProblemResponse, problem_response, reason_phrase, unavailable_response
 from ._xconnauth import Verifier
-from .jwks_client import JWKSError
 
 __all__ = ["ASGIMiddleware", "WSGIMiddleware", "CLAIMS_KEY", "HeaderVerifier"]
 
@@ -46,6 +47,14 @@ class HeaderVerifier(Protocol):
 
     def verify_header(self, value: Union[str, bytes], now: Union[int, float, None] = None) -> Claims:
         ...
+
+
+class _Retry:
+    """``check(cached=True)`` could not decide without fetching: run it again off the
+    event loop."""
+
+
+_RETRY = _Retry()
 
 
 class _Gate:
@@ -65,16 +74,24 @@ class _Gate:
         self.problem_type = problem_type
         self.exclude_paths = frozenset(exclude_paths)
 
-    def check(self, values: List[str]) -> Union[Claims, ProblemResponse]:
-        """Claims for a valid token, else the answer to send."""
+    def check(self, values: List[str], cached: bool = False) -> Union[Claims, ProblemResponse, _Retry]:
+        """Claims for a valid token, else the answer to send. ``cached``: use only the
+        keys held now (``verify_header_cached``) and answer ``_RETRY`` when a fetch might
+        change the verdict."""
         if not values:
             return self.reject(Malformed("the request has no Authorization header"), True)
         if len(values) > 1:
             return self.reject(Malformed("the request has several Authorization headers"), False)
         try:
+            if cached:
+                return self.verifier.verify_header_cached(values[0])  # type: ignore[attr-defined, no-any-return]
             return self.verifier.verify_header(values[0])
+        except (UnknownKid, KeysUnavailable) if cached else ():
+            return _RETRY
         except InvalidToken as exc:
             return self.reject(exc, False)
+        except KeysUnavailable as exc:
+            return problem_response(exc, realm=self.realm, type_uri=self.problem_type)
         except JWKSError:
             return unavailable_response(
                 "the token signing keys are unavailable; try again later",
@@ -116,6 +133,7 @@ class WSGIMiddleware:
             return self.app(environ, start_response)
         header = environ.get("HTTP_AUTHORIZATION")
         result = self._gate.check([] if header is None else [header])
+        assert not isinstance(result, _Retry)
         if isinstance(result, ProblemResponse):
             start_response(f"{result.status} {reason_phrase(result.status)}", result.headers)
             return [result.body]
@@ -138,9 +156,16 @@ class ASGIMiddleware:
     with code 1008 before it is accepted); ``lifespan`` passes through.
 
     Verification takes tens of microseconds and runs inline. A ``ManagedVerifier`` may
-    have to fetch keys over the network, so by default (``offload=None``) verification
-    then runs in the event loop's default thread pool (asyncio only); ``offload=True`` or
-    ``False`` forces the choice.
+    have to wait for a key fetch (an unknown kid, no keys yet), which must not block the
+    event loop: it is first asked with the keys it holds (``verify_header_cached``,
+    inline, never waiting), and only a token that needs a fetch is verified again in the
+    event loop's default thread pool (asyncio only), where it waits at most the fetch
+    deadline while the loop serves other requests. Other verifiers without
+    ``verify_header_cached`` run in the pool entirely. A ``ManagedVerifier`` of a
+    ``JWKSClient(non_blocking=True)`` runs inline (it never waits: an unknown kid answers
+    at once and the refresh finishes on the engine's thread). ``offload=False`` forces inline
+    verification (for a ``ManagedVerifier``, only with ``non_blocking=True``, which never
+    waits), ``offload=True`` the pool.
     """
 
     def __init__(
@@ -155,7 +180,11 @@ class ASGIMiddleware:
     ) -> None:
         self.app = app
         self._gate = _Gate(verifier, realm, problem_type, exclude_paths)
-        self._offload = not isinstance(verifier, Verifier) if offload is None else offload
+        if offload is None:
+            # A non-blocking ManagedVerifier never waits for a fetch: inline is safe.
+            offload = not isinstance(verifier, Verifier) and not getattr(verifier, "non_blocking", False)
+        self._offload = offload
+        self._cached_first = self._offload and callable(getattr(verifier, "verify_header_cached", None))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope.get("type")
@@ -167,11 +196,16 @@ class ASGIMiddleware:
             for name, value in scope.get("headers", ())
             if bytes(name).lower() == b"authorization"
         ]
-        if self._offload:
-            loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(None, functools.partial(self._gate.check, values))
-        else:
-            result = self._gate.check(values)
+        result: Union[Claims, ProblemResponse, _Retry] = _RETRY
+        if self._cached_first:
+            result = self._gate.check(values, cached=True)
+        if isinstance(result, _Retry):
+            if self._offload:
+                loop = asyncio.get_running_loop()
+                result = await loop.run_in_executor(None, functools.partial(self._gate.check, values))
+            else:
+                result = self._gate.check(values)
+        assert not isinstance(result, _Retry)
         if isinstance(result, ProblemResponse):
             await _reject(kind, result, send)
             return
