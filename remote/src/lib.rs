@@ -280,6 +280,9 @@ impl RemoteVerifier {
         let first = match sh.current.load().as_deref() {
             Some(v) => match v.verify(token, now) {
                 Err(e) if e.kind() == ErrorKind::UnknownKid => e,
+                // Another realm's key under the same kid failed; the token's own realm
+                // may be one whose keys we do not have yet.
+                Err(e) if e.kind() == ErrorKind::BadSignature && sh.keyless() => e,
                 done => return done,
             },
             None => no_keys(),
@@ -379,9 +382,19 @@ impl RemoteVerifier {
 
     /// The current core verifier (every issuer that has keys, built with
     /// [`Verifier::with_issuer_keys`]); `None` while no issuer has keys.
+    ///
+    /// Callers that verify on a snapshot (an event loop verifying inline with the
+    /// keys it holds) still keep the background refresh alive: like
+    /// [`verify`](Self::verify), this starts the worker threads once a refresh is due
+    /// and none runs in this process (a child after `fork()`), so keys removed at the
+    /// issuer stop being trusted.
     #[must_use]
     pub fn snapshot(&self) -> Option<Arc<Verifier>> {
-        self.handle.shared.current.load_full()
+        let sh = &self.handle.shared;
+        if sh.elapsed_ms() >= sh.due_ms.load(Ordering::Relaxed) {
+            sh.ensure_workers();
+        }
+        sh.current.load_full()
     }
 }
 
@@ -525,15 +538,20 @@ impl Shared {
         verify_now().map_err(|e| self.explain(e))
     }
 
+    /// True while some issuer has no keys yet.
+    fn keyless(&self) -> bool {
+        self.issuers
+            .iter()
+            .any(|iss| lock(&iss.state).keys.is_none())
+    }
+
     /// `unknown_kid` while some issuer has no keys is `keys_unavailable`: that issuer
-    /// may hold the token's key.
+    /// may hold the token's key. So is `bad_signature`: the kid may have matched
+    /// another realm's key while the token's own realm (the same kid) has no keys yet.
+    /// Neither case trusts anything of the token: it fails closed, as 503 instead of 401.
     fn explain(&self, e: Error) -> Error {
-        let missing = || {
-            self.issuers
-                .iter()
-                .any(|iss| lock(&iss.state).keys.is_none())
-        };
-        if e.kind() == ErrorKind::UnknownKid && missing() {
+        let suspect = matches!(e.kind(), ErrorKind::UnknownKid | ErrorKind::BadSignature);
+        if suspect && self.keyless() {
             no_keys()
         } else {
             e

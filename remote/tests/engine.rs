@@ -443,6 +443,54 @@ fn a_transient_failure_is_retried_once_inside_the_deadline() {
     assert!(v.verify(k1.token(&iss).as_bytes(), NOW).is_ok());
 }
 
+/// Realm B shares a kid with realm A but is down: its token fails against A's key,
+/// which must not be a 401 while B's own keys are unknown.
+#[test]
+fn a_shared_kid_of_a_realm_without_keys_is_keys_unavailable_then_verifies() {
+    let [ka, kb, _] = keys();
+    let jwk = |k: &Key| {
+        let mut j = k.jwk();
+        j["kid"] = "same".into();
+        j
+    };
+    let (ja, jb) = (jwks(&[jwk(ka)]), jwks(&[jwk(kb)]));
+    let b_up = Arc::new(AtomicBool::new(false));
+    let up = Arc::clone(&b_up);
+    let server = Server::start(move |path, _| match path {
+        "/a/certs" => Reply::Json(ja.clone(), None),
+        "/b/certs" if up.load(Ordering::SeqCst) => Reply::Json(jb.clone(), None),
+        _ => Reply::Status(500),
+    });
+    let (a, b) = (server.url("/realms/a"), server.url("/realms/b"));
+    let o = Options::default()
+        .with_timeout(Duration::from_secs(2))
+        .with_refresh_cooldown(Duration::ZERO)
+        .with_jwks_uri(&a, server.url("/a/certs"))
+        .with_jwks_uri(&b, server.url("/b/certs"));
+    let v = RemoteVerifier::new(Policy::new([a.as_str(), b.as_str()]), o).unwrap();
+    assert!(v.refresh().is_err(), "realm b is down");
+    assert!(v
+        .verify(ka.token_with_kid(&a, "same").as_bytes(), NOW)
+        .is_ok());
+    let tb = kb.token_with_kid(&b, "same");
+    assert_eq!(
+        kind(v.verify(tb.as_bytes(), NOW)),
+        Some(ErrorKind::KeysUnavailable)
+    );
+    b_up.store(true, Ordering::SeqCst);
+    assert!(v.verify(tb.as_bytes(), NOW).is_ok());
+    // With every realm's keys held, a forgery under the shared kid is a 401 again.
+    let forged = ka.token_with_kid(&b, "same");
+    assert_eq!(
+        kind(v.verify(forged.as_bytes(), NOW)),
+        Some(ErrorKind::WrongIssuer)
+    );
+    let mut bad = tb.into_bytes();
+    let last = bad.len() - 2;
+    bad[last] = if bad[last] == b'A' { b'B' } else { b'A' };
+    assert_eq!(kind(v.verify(&bad, NOW)), Some(ErrorKind::BadSignature));
+}
+
 #[test]
 fn a_realm_that_is_down_does_not_hold_up_one_that_answers() {
     let [k1, k2, _] = keys();
