@@ -406,3 +406,33 @@ async fn slow_refresh_does_not_stall_other_requests() {
     assert!(waited >= Duration::from_millis(1400), "{waited:?}");
     eprintln!("20 known-key requests during a 1.5 s refresh: {known_time:?}; rotated-key request answered after {waited:?}");
 }
+
+/// Twenty requests carrying a rotated key at once, against a 1 s JWKS, with only two
+/// allowed to wait on the blocking pool: one fetch, every request answered 200.
+#[tokio::test]
+async fn concurrent_rotated_requests_share_one_fetch() {
+    let old = Key::new("old");
+    let new = Key::new("new");
+    let iss = Issuer::start(&[&old]);
+    let app = app(AuthLayer::new(remote(&iss.issuer)).max_refresh_waits(2));
+    let known = bearer(&old.token(&iss.issuer, json!({})));
+    assert_eq!(call(&app, "/me", &[&known]).await.status, StatusCode::OK);
+    iss.set_keys(&[&old, &new]);
+    *iss.jwks_delay.lock().unwrap() = Duration::from_secs(1);
+    tokio::time::sleep(Duration::from_millis(400)).await; // past the cooldown
+
+    let rotated = bearer(&new.token(&iss.issuer, json!({})));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (app, rotated) = (app.clone(), rotated.clone());
+            tokio::spawn(async move { call(&app, "/me", &[&rotated]).await.status })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::OK);
+    }
+    let took = started.elapsed();
+    assert_eq!(iss.hits(), 2, "one fetch at start, one for the rotation");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}
