@@ -52,7 +52,8 @@ Output:
 Exit status:
   0  every token is valid
   1  a token is invalid
-  2  usage or configuration error (bad flag, unreadable/invalid JWKS or policy, ...)";
+  2  usage or configuration error (bad flag, unreadable/invalid JWKS or policy, a key
+     server that cannot be reached or answers wrongly, ...)";
 
 const INSPECT_AFTER_HELP: &str = "\
 The output is NOT trustworthy: nothing (signature, issuer, expiry, audience, ...) has
@@ -65,10 +66,27 @@ Exit status: 0 decoded, 1 a token does not decode (its error category is printed
 /// `xconnauth verify`.
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
-    /// Trusted key set: a JWKS file, or an http(s) URL to fetch it from (Keycloak:
-    /// <realm>/protocol/openid-connect/certs). At most 1 MiB.
-    #[arg(long, value_name = "FILE|URL")]
-    pub(crate) jwks: String,
+    /// Trusted key set: a JWKS file, or a URL to fetch it from once (Keycloak:
+    /// <realm>/protocol/openid-connect/certs). URLs: https, or plain http to loopback
+    /// only; no redirects; at most 1 MiB; 5 s deadline. The keys serve every --issuer.
+    #[arg(
+        long,
+        value_name = "FILE|URL",
+        required_unless_present = "discover",
+        conflicts_with = "discover"
+    )]
+    pub(crate) jwks: Option<String>,
+
+    /// Find each issuer's keys through OIDC discovery
+    /// (<issuer>/.well-known/openid-configuration, `issuer` checked byte for byte), each
+    /// realm with its own key set. Same URL rules as --jwks URL.
+    #[arg(long)]
+    pub(crate) discover: bool,
+
+    /// Extra PEM bundle of CA certificates trusted beside the system's, for key servers
+    /// behind a private CA (--jwks URL, --discover).
+    #[arg(long, value_name = "PEM")]
+    pub(crate) ca_file: Option<PathBuf>,
 
     /// Trusted issuer, compared byte for byte with `iss`; repeat for several realms.
     /// [policy: issuers; required unless --policy sets it]

@@ -3,19 +3,61 @@
 
 use std::collections::BTreeMap;
 
-use xconnauth::{KeySet, Policy, Verifier};
+use xconnauth::{Error, KeySet, Policy, VerifiedToken, Verifier};
+use xconnauth_remote::{Options, RemoteVerifier};
 
 use crate::args::VerifyArgs;
 use crate::source::{read_file, read_source};
 use crate::UsageError;
 
+/// Where the keys come from: a JWKS read once (file or URL), or the key engine
+/// (`--discover`).
+// Built once per process: the size difference between the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Keys {
+    /// One key set serving every issuer.
+    Local(Verifier),
+    /// Each issuer's keys found by discovery, refreshed on an unknown kid.
+    Remote(RemoteVerifier),
+}
+
+impl Keys {
+    pub(crate) fn verify(&self, token: &[u8], now: u64) -> Result<VerifiedToken, Error> {
+        match self {
+            Keys::Local(v) => v.verify(token, now),
+            Keys::Remote(v) => v.verify(token, now),
+        }
+    }
+
+    pub(crate) fn policy(&self) -> &Policy {
+        match self {
+            Keys::Local(v) => v.policy(),
+            Keys::Remote(v) => v.policy(),
+        }
+    }
+}
+
 /// Builds the verifier `args` describe.
-pub(crate) fn build_verifier(args: &VerifyArgs) -> Result<Verifier, UsageError> {
+pub(crate) fn build_verifier(args: &VerifyArgs) -> Result<Keys, UsageError> {
     let policy = build_policy(args)?;
-    let jwks = read_source(&args.jwks, "JWKS")?;
+    if args.discover {
+        let mut options = Options::default().with_fail_fast(true);
+        if let Some(ca) = &args.ca_file {
+            options = options.with_ca_file(ca);
+        }
+        let v = RemoteVerifier::new(policy, options)
+            .map_err(|e| UsageError::new(format!("cannot get the issuers' keys: {e}")))?;
+        return Ok(Keys::Remote(v));
+    }
+    let Some(source) = &args.jwks else {
+        return Err(UsageError::new("--jwks or --discover is required"));
+    };
+    let jwks = read_source(source, "JWKS", args.ca_file.as_deref())?;
     let keys = KeySet::from_jwks(&jwks)
-        .map_err(|e| UsageError::new(format!("JWKS from {}: {e}", args.jwks)))?;
-    Verifier::new(keys, policy).map_err(|e| UsageError::new(format!("configuration: {e}")))
+        .map_err(|e| UsageError::new(format!("JWKS from {source}: {e}")))?;
+    Verifier::new(keys, policy)
+        .map(Keys::Local)
+        .map_err(|e| UsageError::new(format!("configuration: {e}")))
 }
 
 /// The policy file's options (or the DESIGN §4 defaults), overridden by every flag given.

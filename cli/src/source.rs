@@ -1,11 +1,13 @@
 //! Reading configuration documents (JWKS, policy) from files and http(s) URLs, always
 //! with a size cap so a wrong path (`/dev/zero`) or a hostile server cannot exhaust
-//! memory, and with timeouts so a stalled server cannot hang the CLI.
+//! memory; URLs go through the key engine's fetcher (one deadline, no redirects, https
+//! except loopback) so a stalled or hostile server cannot hang or redirect the CLI.
 
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
-use std::time::Duration;
+
+use xconnauth_remote::{fetch_document, Options, RemoteError};
 
 use crate::UsageError;
 
@@ -13,21 +15,20 @@ use crate::UsageError;
 /// JWKS ([`xconnauth::MAX_JWKS_BYTES`]).
 pub(crate) const MAX_DOCUMENT_BYTES: usize = xconnauth::MAX_JWKS_BYTES;
 
-/// Connect timeout, and the longest wait for any single read.
-const IO_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Bound on the whole fetch, so a server trickling a byte every few seconds cannot keep
-/// the CLI waiting for hours under the per-read timeout.
-const TOTAL_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Reads `source`: an `http://` or `https://` URL is fetched, anything else without a
-/// URL scheme is a file path. `what` names the document in messages ("JWKS").
-pub(crate) fn read_source(source: &str, what: &str) -> Result<Vec<u8>, UsageError> {
+/// Reads `source`: an `http://` or `https://` URL is fetched under the key engine's
+/// rules (https, or http to loopback only; no redirects; 1 MiB; one 5 s deadline; the
+/// system roots plus `ca_file`), anything else without a URL scheme is a file path.
+/// `what` names the document in messages ("JWKS").
+pub(crate) fn read_source(
+    source: &str,
+    what: &str,
+    ca_file: Option<&Path>,
+) -> Result<Vec<u8>, UsageError> {
     match url_scheme(source) {
         Some(scheme)
             if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") =>
         {
-            fetch_url(source, what)
+            fetch_url(source, what, ca_file)
         }
         Some(scheme) => Err(UsageError::new(format!(
             "{what} URL scheme \"{scheme}\" is not supported (only http and https): {source}"
@@ -67,46 +68,18 @@ pub(crate) fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, UsageError> 
     Ok(bytes)
 }
 
-/// GETs `url` over rustls with the timeouts and size cap above. Non-2xx statuses are
-/// errors; redirects are followed (ureq's default bound).
-fn fetch_url(url: &str, what: &str) -> Result<Vec<u8>, UsageError> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_connect(Some(IO_TIMEOUT))
-        .timeout_per_read(Some(IO_TIMEOUT))
-        .timeout_global(Some(TOTAL_TIMEOUT))
-        .http_status_as_error(true)
-        .build()
-        .into();
-    let fail = |e: ureq::Error| UsageError::new(describe_fetch_error(url, what, &e));
-    let mut response = agent
-        .get(url)
-        .header("Accept", "application/json")
-        .call()
-        .map_err(fail)?;
-    let limit = u64::try_from(MAX_DOCUMENT_BYTES).unwrap_or(u64::MAX);
-    response
-        .body_mut()
-        .with_config()
-        .limit(limit)
-        .read_to_vec()
-        .map_err(fail)
-}
-
-fn describe_fetch_error(url: &str, what: &str, err: &ureq::Error) -> String {
-    match err {
-        ureq::Error::BodyExceedsLimit(_) => {
-            format!("{what} response from {url} is larger than the 1 MiB limit")
-        }
-        ureq::Error::StatusCode(status) => {
-            format!("cannot fetch {what} from {url}: HTTP status {status}")
-        }
-        ureq::Error::Timeout(_) => format!(
-            "cannot fetch {what} from {url}: timed out ({} s per connect/read, {} s in all)",
-            IO_TIMEOUT.as_secs(),
-            TOTAL_TIMEOUT.as_secs()
-        ),
-        other => format!("cannot fetch {what} from {url}: {other}"),
+/// GETs `url` with the key engine's fetcher (`xconnauth_remote::fetch_document`).
+fn fetch_url(url: &str, what: &str, ca_file: Option<&Path>) -> Result<Vec<u8>, UsageError> {
+    let mut options = Options::default().with_max_bytes(MAX_DOCUMENT_BYTES);
+    if let Some(ca) = ca_file {
+        options = options.with_ca_file(ca);
     }
+    fetch_document(url, &options).map_err(|e| match e {
+        RemoteError::Fetch { message, .. } => {
+            UsageError::new(format!("cannot fetch {what} from {url}: {message}"))
+        }
+        other => UsageError::new(format!("{what} URL {url}: {other}")),
+    })
 }
 
 #[cfg(test)]
@@ -124,7 +97,7 @@ mod tests {
 
     #[test]
     fn other_schemes_are_refused() {
-        let err = read_source("file:///etc/passwd", "JWKS")
+        let err = read_source("file:///etc/passwd", "JWKS", None)
             .err()
             .map(|e| e.to_string());
         assert!(err.is_some_and(|m| m.contains("only http and https")));

@@ -2,10 +2,8 @@
 
 use std::io::{self, Write};
 
-use xconnauth::Verifier;
-
 use crate::args::VerifyArgs;
-use crate::config::build_verifier;
+use crate::config::{build_verifier, Keys};
 use crate::input::read_line;
 use crate::output::Style;
 use crate::{Status, UsageError, STDIN_TOKEN};
@@ -64,7 +62,7 @@ fn verify_all(args: &VerifyArgs, style: Style) -> Result<Status, UsageError> {
 
 /// Verifies one token and prints its line; returns whether it was valid.
 fn verify_one(
-    verifier: &Verifier,
+    verifier: &Keys,
     token: &[u8],
     now: u64,
     style: Style,
@@ -80,7 +78,7 @@ fn verify_one(
 
 /// Batch mode: one token per stdin line, one result line each, a summary on stderr.
 fn verify_stdin(
-    verifier: &Verifier,
+    verifier: &Keys,
     now: u64,
     style: Style,
     out: &mut impl Write,

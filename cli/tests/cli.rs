@@ -616,7 +616,14 @@ fn usage_errors_exit_2_and_help_exits_0() {
 /// Serves `responses` (one per connection, in order) on 127.0.0.1 from a background
 /// thread; returns the base URL and the thread.
 fn serve(responses: Vec<Vec<u8>>) -> (String, thread::JoinHandle<Vec<String>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    serve_on(TcpListener::bind("127.0.0.1:0").unwrap(), responses)
+}
+
+/// [`serve`] on a listener bound already (its address goes into the responses).
+fn serve_on(
+    listener: TcpListener,
+    responses: Vec<Vec<u8>>,
+) -> (String, thread::JoinHandle<Vec<String>>) {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let handle = thread::spawn(move || {
         let mut request_lines = Vec::new();
@@ -695,7 +702,7 @@ fn jwks_url_over_the_size_cap_is_refused() {
         result["message"]
             .as_str()
             .unwrap()
-            .contains("larger than the 1 MiB limit"),
+            .contains("larger than max_bytes (1048576)"),
         "{result}"
     );
     server.join().unwrap();
@@ -733,6 +740,164 @@ fn jwks_url_connection_refused_is_a_config_error() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn discover_finds_the_keys_of_the_issuer() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let issuer = format!("{base}/realms/demo");
+    let discovery = serde_json::json!({"issuer": issuer, "jwks_uri": format!("{issuer}/certs")});
+    let jwks = std::fs::read(example("jwks.json")).unwrap();
+    let (_, server) = serve_on(
+        listener,
+        vec![
+            http_response("200 OK", discovery.to_string().as_bytes()),
+            http_response("200 OK", &jwks),
+        ],
+    );
+    // The sample token names https://sso.example.com/realms/demo: under the loopback
+    // issuer it verifies its signature with the discovered keys, then fails on `iss`.
+    let token = example_text("token.jwt");
+    let out = run(xconnauth()
+        .args([
+            "verify",
+            "--json",
+            "--now",
+            NOW,
+            "--discover",
+            "--issuer",
+            &issuer,
+        ])
+        .arg(token.trim_end()));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(json_result(&out)["error"], "wrong_issuer");
+    let requests = server.join().unwrap();
+    assert_eq!(
+        requests,
+        [
+            "GET /realms/demo/.well-known/openid-configuration HTTP/1.1",
+            "GET /realms/demo/certs HTTP/1.1"
+        ]
+    );
+}
+
+#[test]
+fn discover_errors_are_config_errors() {
+    // Issuer down.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = format!("http://127.0.0.1:{port}/realms/demo");
+    // Discovery naming another issuer.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let other = serde_json::json!({"issuer": "https://evil.example.com", "jwks_uri": format!("{base}/certs")});
+    let (_, server) = serve_on(
+        listener,
+        vec![http_response("200 OK", other.to_string().as_bytes())],
+    );
+    let mismatch = format!("{base}/realms/demo");
+    for (issuer, expect) in [
+        (down.as_str(), "cannot get the issuers' keys"),
+        (mismatch.as_str(), "is not the configured"),
+        ("http://foo.localhost/realms/demo", "loopback"),
+        ("http://sso.example.com/realms/demo", "loopback"),
+    ] {
+        let out = run(xconnauth().args(["verify", "--discover", "--issuer", issuer, "x.y.z"]));
+        assert_eq!(out.status.code(), Some(2), "{issuer}");
+        assert!(stderr(&out).contains(expect), "{issuer}: {}", stderr(&out));
+    }
+    server.join().unwrap();
+    // --jwks and --discover together, or neither: usage errors.
+    let out = run(xconnauth().args([
+        "verify",
+        "--discover",
+        "--jwks",
+        "j",
+        "--issuer",
+        ISSUER,
+        "x",
+    ]));
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(xconnauth().args([
+        "verify",
+        "--discover",
+        "--issuer",
+        ISSUER,
+        "--ca-file",
+        "/nonexistent/ca.pem",
+        "x",
+    ]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("ca_file"), "{}", stderr(&out));
+}
+
+#[test]
+fn jwks_url_redirects_and_plain_http_are_refused() {
+    let (base, server) = serve(vec![
+        b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/certs\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+    ]);
+    let out = run(xconnauth().args([
+        "verify",
+        "--issuer",
+        ISSUER,
+        "--jwks",
+        &format!("{base}/certs"),
+        "x.y.z",
+    ]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("HTTP 302 redirect refused"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(server.join().unwrap().len(), 1);
+    for url in ["http://sso.example.com/certs", "http://foo.localhost/certs"] {
+        let out = run(xconnauth().args(["verify", "--issuer", ISSUER, "--jwks", url, "x.y.z"]));
+        assert_eq!(out.status.code(), Some(2), "{url}");
+        assert!(
+            stderr(&out).contains("only to a loopback"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn loopback_urls_bypass_proxies_from_the_environment() {
+    let jwks = std::fs::read(example("jwks.json")).unwrap();
+    let (base, server) = serve(vec![http_response("200 OK", &jwks)]);
+    let token = example_text("token.jwt");
+    let out = run(xconnauth()
+        .env("HTTP_PROXY", "http://127.0.0.1:1")
+        .env("http_proxy", "http://127.0.0.1:1")
+        .args([
+            "verify",
+            "--now",
+            NOW,
+            "--jwks",
+            &format!("{base}/certs"),
+            "--policy",
+        ])
+        .arg(example("policy.json"))
+        .arg(token.trim_end()));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    server.join().unwrap();
 }
 
 // ---------------------------------------------------------------- inspect

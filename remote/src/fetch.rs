@@ -81,9 +81,31 @@ pub(crate) fn discovery_url(issuer: &str) -> String {
     format!("{base}/.well-known/openid-configuration")
 }
 
-/// Builds the HTTP agent: rustls with the system's roots plus `ca_file`, no redirects,
-/// statuses handled by [`get`].
-pub(crate) fn agent(options: &Options) -> Result<Agent, ConfigError> {
+/// The HTTP agents: rustls with the system's roots plus `ca_file`, no redirects,
+/// statuses handled by [`get`]. Loopback URLs never go through a proxy from the
+/// environment (the proxy's loopback is not ours); other URLs honour `HTTPS_PROXY` /
+/// `NO_PROXY` like other tools on the host.
+pub(crate) struct Http {
+    proxied: Agent,
+    direct: Agent,
+}
+
+impl Http {
+    fn for_url(&self, url: &str) -> &Agent {
+        let loopback = url
+            .parse::<ureq::http::Uri>()
+            .ok()
+            .and_then(|u| u.host().map(is_loopback))
+            .unwrap_or(false);
+        if loopback {
+            &self.direct
+        } else {
+            &self.proxied
+        }
+    }
+}
+
+pub(crate) fn agent(options: &Options) -> Result<Http, ConfigError> {
     let mut roots: Vec<Certificate<'static>> = rustls_native_certs::load_native_certs()
         .certs
         .iter()
@@ -99,15 +121,22 @@ pub(crate) fn agent(options: &Options) -> Result<Agent, ConfigError> {
     } else {
         RootCerts::Specific(Arc::new(roots))
     };
-    let tls = TlsConfig::builder().root_certs(roots).build();
-    Ok(Agent::config_builder()
-        .tls_config(tls)
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .timeout_global(Some(options.timeout))
-        .user_agent(concat!("xconnauth-remote/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into())
+    let build = |proxy: Option<ureq::Proxy>| -> Agent {
+        let tls = TlsConfig::builder().root_certs(roots.clone()).build();
+        Agent::config_builder()
+            .tls_config(tls)
+            .proxy(proxy)
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .timeout_global(Some(options.timeout))
+            .user_agent(concat!("xconnauth-remote/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into()
+    };
+    Ok(Http {
+        proxied: build(ureq::Proxy::try_from_env()),
+        direct: build(None),
+    })
 }
 
 fn read_ca_file(path: &Path) -> Result<Vec<Certificate<'static>>, ConfigError> {
@@ -144,12 +173,13 @@ pub(crate) struct Fetched {
 /// `max_bytes`; a transient failure (connection refused/reset, 502/503/504) is tried
 /// once more after a short jitter if the deadline leaves room.
 pub(crate) fn get(
-    agent: &Agent,
+    http: &Http,
     url: &str,
     max_bytes: usize,
     deadline: Instant,
 ) -> Result<Fetched, String> {
     check_url(url)?;
+    let agent = http.for_url(url);
     match get_once(agent, url, max_bytes, deadline) {
         Err(Attempt::Transient(first)) => {
             let pause = jitter();

@@ -163,7 +163,7 @@ impl Drop for Handle {
 struct Shared {
     policy: Policy,
     options: Options,
-    agent: ureq::Agent,
+    agent: fetch::Http,
     current: ArcSwapOption<Verifier>,
     issuers: Vec<Issuer>,
     /// Serialises rebuilds of `current`, so the last swap holds the newest sets.
@@ -385,6 +385,37 @@ impl RemoteVerifier {
     }
 }
 
+/// Fetches one document (a JWKS, say) once, under the engine's rules: [`check_url`],
+/// no redirects, `options.max_bytes`, one `options.timeout` deadline with one retry of a
+/// transient error, the system roots plus `options.ca_file`. For callers that want a
+/// single fetch without the engine (the CLI's `--jwks URL`).
+///
+/// ```
+/// use xconnauth_remote::{fetch_document, Options, RemoteError};
+/// let err = fetch_document("http://jwks.example.com/certs", &Options::default()).unwrap_err();
+/// assert!(matches!(err, RemoteError::Config(_)));
+/// ```
+///
+/// # Errors
+/// [`RemoteError::Config`] for a URL against the rules or an unreadable `ca_file`;
+/// [`RemoteError::Fetch`] (its `issuer` holds the URL) when the fetch fails.
+pub fn fetch_document(url: &str, options: &Options) -> Result<Vec<u8>, RemoteError> {
+    options.validate()?;
+    check_url(url).map_err(ConfigError::new)?;
+    let agent = fetch::agent(options)?;
+    let deadline = Instant::now() + options.timeout;
+    fetch::get(&agent, url, options.max_bytes, deadline)
+        .map(|f| f.body)
+        .map_err(|message| RemoteError::Fetch {
+            issuer: url.to_owned(),
+            message,
+        })
+}
+
+/// With several issuers being refreshed, how long a waiter watches one before looking
+/// at the next.
+const MULTI_WAIT_SLICE: Duration = Duration::from_millis(20);
+
 /// Time for a worker to notice a finished fetch and a waiter to wake, beyond the
 /// deadline of the fetch itself.
 const WAKE_SLACK: Duration = Duration::from_millis(100);
@@ -457,16 +488,41 @@ impl Shared {
             return Err(self.explain(first));
         }
         let deadline = Instant::now() + self.options.timeout + WAKE_SLACK;
-        for (iss, mark) in self.issuers.iter().zip(waits) {
-            if mark != u64::MAX {
-                drop(self.wait_for_attempt(iss, mark, deadline));
-            }
-        }
-        let again = match self.current.load().as_deref() {
+        let verify_now = || match self.current.load().as_deref() {
             Some(v) => v.verify(token, now),
             None => Err(no_keys()),
         };
-        again.map_err(|e| self.explain(e))
+        // Wait for the asked issuers; with several, re-verify as each one finishes, so
+        // a realm that answers at once is not held up by one that is down.
+        let mut pending: Vec<(&Issuer, u64)> = self
+            .issuers
+            .iter()
+            .zip(waits)
+            .filter(|(_, mark)| *mark != u64::MAX)
+            .collect();
+        while !pending.is_empty() {
+            let slice = if pending.len() == 1 {
+                deadline
+            } else {
+                deadline.min(Instant::now() + MULTI_WAIT_SLICE)
+            };
+            let mut finished = false;
+            pending.retain(|&(iss, mark)| {
+                let st = self.wait_for_attempt(iss, mark, slice);
+                let done = st.attempts != mark || st.shutdown;
+                finished |= done;
+                !done
+            });
+            if Instant::now() >= deadline {
+                break;
+            }
+            if finished && !pending.is_empty() {
+                if let Ok(v) = verify_now() {
+                    return Ok(v);
+                }
+            }
+        }
+        verify_now().map_err(|e| self.explain(e))
     }
 
     /// `unknown_kid` while some issuer has no keys is `keys_unavailable`: that issuer
@@ -607,7 +663,11 @@ fn worker(sh: &Arc<Shared>, index: usize) {
         let cached = st.jwks_uri.clone();
         drop(st);
 
-        let result = sh.fetch_keys(iss, cached);
+        // A bug in a fetch must not leave `in_flight` set for ever (every caller with an
+        // unknown kid would then wait out the deadline): it becomes a failed attempt.
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sh.fetch_keys(iss, cached)))
+                .unwrap_or_else(|_| Err("internal error while fetching (please report it)".into()));
 
         let mut guard = lock(&iss.state);
         let end = Instant::now();

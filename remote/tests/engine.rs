@@ -422,6 +422,64 @@ fn a_trailing_slash_issuer_is_discovered_and_compared_exactly() {
 }
 
 #[test]
+fn a_transient_failure_is_retried_once_inside_the_deadline() {
+    let k1 = &keys()[0];
+    let body = jwks(&[k1.jwk()]);
+    let server = Server::start(move |_, n| match n {
+        0 | 2 | 3 => Reply::Status(503),
+        _ => Reply::Json(body.clone(), None),
+    });
+    let iss = server.url(REALM);
+    let o = Options::default().with_refresh_cooldown(Duration::ZERO);
+    let v = verifier(&iss, &server.url("/certs"), o);
+    let start = Instant::now();
+    v.refresh().unwrap();
+    assert_eq!(server.hits(), 2, "one retry");
+    assert!(start.elapsed() < Duration::from_millis(1000));
+    // Twice in a row: one retry only, then the attempt fails (keys kept).
+    let err = v.refresh().unwrap_err().to_string();
+    assert!(err.contains("HTTP status 503 (after one retry)"), "{err}");
+    assert_eq!(server.hits(), 4);
+    assert!(v.verify(k1.token(&iss).as_bytes(), NOW).is_ok());
+}
+
+#[test]
+fn a_realm_that_is_down_does_not_hold_up_one_that_answers() {
+    let [k1, k2, _] = keys();
+    let first = jwks(&[k1.jwk()]);
+    let both = jwks(&[k1.jwk(), k2.jwk()]);
+    let server = Server::start(move |_, n| {
+        Reply::Json(if n == 0 { first.clone() } else { both.clone() }, None)
+    });
+    // Realm "down" trickles: each of its attempts takes the whole deadline.
+    let slow = Server::start(|_, _| Reply::Trickle(vec![b' '; 100], Duration::from_millis(500)));
+    let (up, down) = (server.url("/realms/up"), slow.url("/realms/down"));
+    let o = Options::default()
+        .with_timeout(Duration::from_secs(2))
+        .with_refresh_cooldown(Duration::ZERO)
+        .with_jwks_uri(&up, server.url("/certs"))
+        .with_jwks_uri(&down, slow.url("/certs"));
+    let v = RemoteVerifier::new(Policy::new([up.as_str(), down.as_str()]), o).unwrap();
+    assert!(v.refresh().is_err(), "realm down has no keys");
+    assert!(v.verify(k1.token(&up).as_bytes(), NOW).is_ok());
+    let t = Instant::now();
+    assert!(v.verify(k2.token(&up).as_bytes(), NOW).is_ok());
+    let took = t.elapsed();
+    assert!(took < Duration::from_millis(500), "{took:?}");
+    // A kid nobody has, while realm "down" has no keys: keys_unavailable after the wait.
+    let t = Instant::now();
+    let err = v
+        .verify(junk_token(&up, "nobody").as_bytes(), NOW)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
+    assert!(
+        t.elapsed() < Duration::from_millis(2300),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
+#[test]
 fn redirects_are_refused() {
     let k1 = &keys()[0];
     let body = jwks(&[k1.jwk()]);
