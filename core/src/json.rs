@@ -382,6 +382,11 @@ const ENTRY: usize = 8;
 /// Six-bit radix levels of [`Entries::sort`]: the hash's top 30 bits.
 const RADIX_LEVELS: u32 = 5;
 
+/// The six-bit digit of an entry's hash at radix `level` (0 = the top bits).
+fn digit(e: u64, level: u32) -> usize {
+    ((e >> (58 - 6 * level)) & 63) as usize
+}
+
 /// Where [`check_object`] keeps the names it sorts.
 pub(crate) enum Scratch<'s> {
     /// Borrowed room (`ENTRY` bytes a name), else a block on the stack; objects are
@@ -633,12 +638,29 @@ impl Entries<'_> {
         if level == RADIX_LEVELS {
             return self.heapsort(src, lo, hi);
         }
-        let digit = |e: u64| ((e >> (58 - 6 * level)) & 63) as usize;
-        // Bucket ends, then (from the back) each bucket's next free slot.
+        self.partition(lo, hi, level);
+        // The buckets are now runs of equal digits, in order: recurse into each (the
+        // partition's counters are gone from the stack by now).
+        let mut from = lo;
+        while from < hi {
+            let d = digit(self.get(from), level);
+            let mut to = from + 1;
+            while to < hi && digit(self.get(to), level) == d {
+                to += 1;
+            }
+            self.radix(src, from, to, level + 1);
+            from = to;
+        }
+    }
+
+    /// Groups entries `lo..hi` by their `level` digit, in digit order, in place.
+    #[inline(never)]
+    fn partition(&mut self, lo: usize, hi: usize, level: u32) {
+        // Bucket ends, then each bucket's next free slot.
         let mut end = [0u16; 64];
         let mut next = [0u16; 64];
         for i in lo..hi {
-            if let Some(c) = end.get_mut(digit(self.get(i))) {
+            if let Some(c) = end.get_mut(digit(self.get(i), level)) {
                 *c += 1;
             }
         }
@@ -648,13 +670,13 @@ impl Entries<'_> {
             at += usize::from(*e);
             *e = at as u16;
         }
-        // Cycle leader: put every entry in its bucket.
+        // Cycle leader: every swap puts one entry in its bucket for good.
         for b in 0..64 {
             while let (Some(&x), Some(&e)) = (next.get(b), end.get(b)) {
                 if x >= e {
                     break;
                 }
-                let d = digit(self.get(usize::from(x)));
+                let d = digit(self.get(usize::from(x)), level);
                 if d == b {
                     if let Some(x) = next.get_mut(b) {
                         *x += 1;
@@ -665,14 +687,6 @@ impl Entries<'_> {
                     self.swap(usize::from(x), to);
                 }
             }
-        }
-        let mut from = lo;
-        for &e in &end {
-            let e = usize::from(e);
-            if e > from {
-                self.radix(src, from, e, level + 1);
-            }
-            from = e;
         }
     }
 
@@ -737,16 +751,27 @@ impl Entries<'_> {
 #[cold]
 #[inline(never)]
 fn check_object(src: &[u8], start: usize, end: usize, room: &mut [u8]) -> Result<(), JsonError> {
+    // More than an object may hold is never needed (and keeps offsets in u16).
+    let room_len = room.len().min((MAX_OBJECT_NAMES + 1) * ENTRY);
+    match room.get_mut(..room_len) {
+        Some(room) if room.len() >= BLOCK * ENTRY => check_in(src, start, end, Entries(room)),
+        _ => check_on_stack(src, start, end),
+    }
+}
+
+/// [`check_object`] with a [`BLOCK`] on the stack: only this frame holds it.
+#[inline(never)]
+fn check_on_stack(src: &[u8], start: usize, end: usize) -> Result<(), JsonError> {
+    let mut stack = [0u8; BLOCK * ENTRY];
+    check_in(src, start, end, Entries(&mut stack))
+}
+
+/// [`check_object`] in `block`, as many names at a time as it holds.
+#[inline(never)]
+fn check_in(src: &[u8], start: usize, end: usize, mut block: Entries<'_>) -> Result<(), JsonError> {
     let text = src.get(..end).unwrap_or_default();
     let names = |from: usize| Members {
         cur: Cursor { b: text, i: from },
-    };
-    let mut stack = [0u8; BLOCK * ENTRY];
-    // More than an object may hold is never needed (and keeps offsets in u16).
-    let room_len = room.len().min((MAX_OBJECT_NAMES + 1) * ENTRY);
-    let mut block = match room.get_mut(..room_len) {
-        Some(room) if room.len() >= stack.len() => Entries(room),
-        _ => Entries(&mut stack),
     };
     let mut from = start;
     let mut first = true;
