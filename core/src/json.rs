@@ -371,20 +371,24 @@ pub(crate) const NAME_SLOTS: usize = 128;
 pub const MAX_OBJECT_NAMES: usize = 1024;
 
 /// Names sorted at a time by [`check_object`] when the caller has no larger scratch
-/// room: 512 bytes of stack, so an object of [`MAX_OBJECT_NAMES`] takes at most 16
-/// passes. The verifier lends the unused tail of its decode buffer instead (at least a
-/// third of the payload's size: a few passes at worst, one for real tokens).
-const BLOCK: usize = 64;
+/// room: 256 bytes of stack (headers, at most [`NAME_SLOTS`] names: four passes). The
+/// verifier lends the payload check the unused tail of its decode buffer instead (a
+/// quarter of the token: at most four passes over an object of [`MAX_OBJECT_NAMES`]).
+const BLOCK: usize = 32;
 
 /// Bytes of one [`check_object`] entry.
 const ENTRY: usize = 8;
 
-/// Six-bit radix levels of [`Entries::sort`]: the hash's top 30 bits.
-const RADIX_LEVELS: u32 = 5;
+/// Four-bit radix levels of [`Entries::sort`]: the hash's top 28 bits. Four bits keep
+/// the partition's counters at 64 bytes of stack (microcontrollers).
+const RADIX_LEVELS: u32 = 7;
 
-/// The six-bit digit of an entry's hash at radix `level` (0 = the top bits).
+/// Buckets of one radix level.
+const RADIX: usize = 16;
+
+/// The four-bit digit of an entry's hash at radix `level` (0 = the top bits).
 fn digit(e: u64, level: u32) -> usize {
-    ((e >> (58 - 6 * level)) & 63) as usize
+    ((e >> (60 - 4 * level)) & 15) as usize
 }
 
 /// Where [`check_object`] keeps the names it sorts.
@@ -622,9 +626,9 @@ impl Entries<'_> {
     }
 
     /// Sorts the first `n` entries by [`order`]: in place, no allocation, a few hundred
-    /// bytes of stack. A radix sort on the hash's top 30 bits (six bits a level, each
+    /// bytes of stack. A radix sort on the hash's top 28 bits (four bits a level, each
     /// level one counting pass and one in-place permutation) leaves small buckets,
-    /// finished by insertion sort; only names whose hashes share those 30 bits (made
+    /// finished by insertion sort; only names whose hashes share those 28 bits (made
     /// to collide on purpose) reach the heapsort, which stays O(n log n) regardless.
     fn sort(&mut self, src: &[u8], n: usize) {
         self.radix(src, 0, n, 0);
@@ -657,8 +661,8 @@ impl Entries<'_> {
     #[inline(never)]
     fn partition(&mut self, lo: usize, hi: usize, level: u32) {
         // Bucket ends, then each bucket's next free slot.
-        let mut end = [0u16; 64];
-        let mut next = [0u16; 64];
+        let mut end = [0u16; RADIX];
+        let mut next = [0u16; RADIX];
         for i in lo..hi {
             if let Some(c) = end.get_mut(digit(self.get(i), level)) {
                 *c += 1;
@@ -671,7 +675,7 @@ impl Entries<'_> {
             *e = at as u16;
         }
         // Cycle leader: every swap puts one entry in its bucket for good.
-        for b in 0..64 {
+        for b in 0..RADIX {
             while let (Some(&x), Some(&e)) = (next.get(b), end.get(b)) {
                 if x >= e {
                     break;
