@@ -494,6 +494,51 @@ fn unknown_policy_option_human_output() {
     );
 }
 
+/// DESIGN §4 floors: `min_rsa_bits` below 2048 or `max_rsa_bits` above 16384 is a
+/// configuration error (exit 2), from a flag or from the policy file.
+#[test]
+fn rsa_size_below_the_floor_is_a_config_error() {
+    let token = example_text("token.jwt");
+    for flags in [
+        &["--min-rsa-bits", "16"][..],
+        &["--min-rsa-bits", "2047"],
+        &["--max-rsa-bits", "16385"],
+        &["--min-rsa-bits", "4096", "--max-rsa-bits", "3072"],
+    ] {
+        let out = run(verify_sample(flags).arg("--json").arg(token.trim_end()));
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {}", stderr(&out));
+        let result = json_result(&out);
+        assert_eq!(result["error"], "invalid_config", "{flags:?}: {result}");
+    }
+    let dir = scratch_dir("rsa-floor");
+    let policy = dir.join("p.json");
+    std::fs::write(
+        &policy,
+        format!(r#"{{"issuers":["{ISSUER}"],"min_rsa_bits":1024}}"#),
+    )
+    .unwrap();
+    let out = run(xconnauth()
+        .args(["verify", "--json", "--now", NOW])
+        .arg("--jwks")
+        .arg(example("jwks.json"))
+        .arg("--policy")
+        .arg(&policy)
+        .arg(token.trim_end()));
+    assert_eq!(out.status.code(), Some(2));
+    let result = json_result(&out);
+    assert_eq!(result["error"], "invalid_config");
+    assert!(
+        result["message"]
+            .as_str()
+            .unwrap()
+            .contains("min_rsa_bits 1024 is below 2048"),
+        "{result}"
+    );
+    // At the floor it verifies.
+    let out = run(verify_sample(&["--min-rsa-bits", "2048"]).arg(token.trim_end()));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
 #[test]
 fn missing_issuer_without_policy_is_a_config_error() {
     let out = run(xconnauth()

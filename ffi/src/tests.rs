@@ -263,6 +263,11 @@ fn invalid_configuration() {
         &br#"{"issuer":"x"}"#[..],
         br#"{}"#,
         br#"{"issuers":"x","algorithms":["HS256"]}"#,
+        // DESIGN §4 floors.
+        br#"{"issuers":"x","min_rsa_bits":16}"#,
+        br#"{"issuers":"x","min_rsa_bits":2047}"#,
+        br#"{"issuers":"x","max_rsa_bits":16385}"#,
+        br#"{"issuers":"x","min_rsa_bits":4096,"max_rsa_bits":3072}"#,
         b"not json",
         b"",
     ] {
