@@ -782,6 +782,71 @@ fn jwks_url_connection_refused_is_a_config_error() {
 
 // ---------------------------------------------------------------- inspect
 
+/// The code points of Unicode `Cc`, `Cf`, `Zl` and `Zp` (generated list, see
+/// `src/terminal.rs`).
+fn unsafe_for_terminal() -> Vec<char> {
+    let data = include_str!("data/unicode-cc-cf-zl-zp.txt");
+    data.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .flat_map(|l| {
+            let (a, b) = l.split_once(' ').unwrap();
+            u32::from_str_radix(a, 16).unwrap()..=u32::from_str_radix(b, 16).unwrap()
+        })
+        .filter_map(char::from_u32)
+        .collect()
+}
+
+fn b64url_encode(bytes: &[u8]) -> String {
+    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, &b| (n << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// Issue 17: every control, format and separator character of an unverified token
+/// (the whole Unicode category, in a claim value and in a member name) reaches the
+/// terminal escaped, in human and JSON output alike, and JSON output keeps the values.
+#[test]
+fn inspect_escapes_every_control_and_format_character() {
+    let bad = unsafe_for_terminal();
+    assert_eq!(bad.len(), 237);
+    let value: String = bad.iter().collect();
+    let payload = serde_json::json!({ "sub": value, "x\u{61c}\u{2066}y": 1 });
+    let token = format!(
+        "{}.{}.c2ln",
+        b64url_encode(br#"{"alg":"RS256","kid":"\u202ekid"}"#),
+        b64url_encode(payload.to_string().as_bytes())
+    );
+    for json in [false, true] {
+        let mut cmd = xconnauth();
+        cmd.arg("inspect");
+        if json {
+            cmd.arg("--json");
+        }
+        let out = run(cmd.arg(&token));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let text = stdout(&out);
+        let raw: Vec<String> = text
+            .chars()
+            .filter(|c| *c != '\n' && bad.contains(c))
+            .map(|c| format!("U+{:04X}", u32::from(c)))
+            .collect();
+        assert!(raw.is_empty(), "json={json}: raw {raw:?}");
+        if json {
+            let v: Json = serde_json::from_str(text.trim_end()).unwrap();
+            assert_eq!(v["claims"]["sub"], Json::String(value.clone()));
+            assert_eq!(v["header"]["kid"], "\u{202e}kid");
+        } else {
+            assert!(text.contains("\\u061c"), "{text}");
+        }
+    }
+}
+
 #[test]
 fn inspect_is_labelled_unverified() {
     let token = example_text("tampered.jwt");
