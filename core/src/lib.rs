@@ -69,7 +69,9 @@ mod verifier;
 pub use claims::{Audience, Claims, Header};
 pub use error::{ConfigError, Detail, Error, ErrorKind};
 pub use json::{Array, JsonStr, Number, Object, Value, MAX_DEPTH, MAX_OBJECT_NAMES};
-pub use keys::{Algorithm, Backend, Discovery, KeySet, RsaKey, MAX_JWKS_BYTES, MAX_MODULUS_BITS};
+pub use keys::{
+    Algorithm, Backend, Discovery, KeySet, RsaKey, SkippedKey, MAX_JWKS_BYTES, MAX_MODULUS_BITS,
+};
 pub use policy::{Policy, MAX_LEEWAY, MAX_TOKEN_BYTES_LIMIT, MIN_RSA_BITS_FLOOR, OPTION_NAMES};
 pub use verifier::{
     bearer_token, bearer_token_bytes, decode_unverified, Unverified, Verified, VerifiedToken,

@@ -40,8 +40,8 @@ pub use error::xca_last_error_message;
 pub use http::{xca_problem_json, xca_www_authenticate};
 pub use status::*;
 pub use verifier::{
-    xca_verifier, xca_verifier_free, xca_verifier_new, xca_verifier_set_jwks, xca_verify,
-    xca_verify_header,
+    xca_verifier, xca_verifier_free, xca_verifier_new, xca_verifier_set_jwks,
+    xca_verifier_skipped_keys, xca_verify, xca_verify_header,
 };
 
 /// The library version, e.g. `"0.1.0"`: static, NUL-terminated, never NULL. The ELF

@@ -25,6 +25,46 @@ pub struct xca_verifier {
     // longer than a pointer copy. A swap replaces the Arc only once the new Verifier
     // is complete: readers see the old or the new key set, never a mix.
     current: RwLock<Arc<Verifier>>,
+    /// The JWKS entries the current keys were built without, as a JSON array (see
+    /// `xca_verifier_skipped_keys`); replaced together with the keys.
+    skipped: RwLock<Arc<str>>,
+}
+
+/// `[{"index":N,"kid":"..."|null,"reason":"..."}, ...]` for `xca_verifier_skipped_keys`.
+fn skipped_json(keys: &KeySet) -> Arc<str> {
+    let quote = |s: &str| {
+        let mut out = String::with_capacity(s.len() + 2);
+        out.push('"');
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                // Controls, and the line separators JavaScript-style readers choke on.
+                c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => {
+                    let mut units = [0u16; 2];
+                    for unit in c.encode_utf16(&mut units) {
+                        out.push_str(&format!("\\u{unit:04x}"));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    };
+    let items: Vec<String> = keys
+        .skipped()
+        .iter()
+        .map(|s| {
+            format!(
+                r#"{{"index":{},"kid":{},"reason":{}}}"#,
+                s.index,
+                s.kid.as_deref().map_or_else(|| String::from("null"), quote),
+                quote(&s.reason)
+            )
+        })
+        .collect();
+    format!("[{}]", items.join(",")).into()
 }
 
 impl xca_verifier {
@@ -34,10 +74,12 @@ impl xca_verifier {
         Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
     }
 
-    fn replace(&self, next: Verifier) {
+    fn replace(&self, next: Verifier, skipped: Arc<str>) {
         let next = Arc::new(next);
         let old = {
             let mut guard = self.current.write().unwrap_or_else(PoisonError::into_inner);
+            // Under the keys' lock, so the list always describes a set that was current.
+            *self.skipped.write().unwrap_or_else(PoisonError::into_inner) = skipped;
             std::mem::replace(&mut *guard, next)
         };
         // The old verifier is dropped here, outside the lock (or later, by the last
@@ -119,9 +161,11 @@ pub extern "C" fn xca_verifier_new(
             }
             let policy = Policy::from_json(policy_json)?;
             let keys = KeySet::from_jwks(jwks)?;
+            let skipped = skipped_json(&keys);
             let verifier = Verifier::new(keys, policy)?;
             let handle = Box::new(xca_verifier {
                 current: RwLock::new(Arc::new(verifier)),
+                skipped: RwLock::new(skipped),
             });
             // SAFETY: `out` is non-NULL (checked above) and the caller guarantees it is
             // writable. Ownership of the box passes to the caller.
@@ -156,9 +200,41 @@ pub extern "C" fn xca_verifier_set_jwks(
             // SAFETY: the caller guarantees `jwks` is NULL or valid for `jwks_len` reads.
             let jwks = unsafe { input(jwks, jwks_len, "jwks") }?;
             let keys = KeySet::from_jwks(jwks)?;
+            let skipped = skipped_json(&keys);
             let next = handle.snapshot().with_keys(keys)?;
-            handle.replace(next);
+            handle.replace(next, skipped);
             Ok(())
+        })())
+    }
+}
+
+/// The entries of the JWKS behind the verifier's current keys that were skipped
+/// (other key types, encryption keys, other algorithms, malformed entries), with the
+/// reason for each: a JSON array of `{"index":N,"kid":"..." or null,"reason":"..."}`
+/// in document order, `[]` when every entry is in use. For diagnostics: one bad entry
+/// never refuses the whole JWKS, so this is where it shows.
+///
+/// Writes the array to `out` (NUL-terminated; `*out_len` excludes the NUL). When `cap`
+/// is too small, returns `XCA_BUFFER_TOO_SMALL` with the needed length (without the
+/// NUL) in `*out_len`; a NULL `out` with `cap == 0` asks for the length only.
+///
+/// Returns `XCA_OK`, `XCA_NULL_ARGUMENT`, `XCA_BUFFER_TOO_SMALL` or `XCA_PANIC`.
+#[no_mangle]
+pub extern "C" fn xca_verifier_skipped_keys(
+    v: *const xca_verifier,
+    out: *mut u8,
+    cap: usize,
+    out_len: *mut usize,
+) -> xca_status {
+    ffi_panic_boundary! {
+        finish((|| {
+            // SAFETY: the caller guarantees `v` is NULL or a live handle.
+            let handle = unsafe { handle(v) }?;
+            // SAFETY: the caller guarantees `out` is NULL or writable for `cap` bytes and
+            // `out_len` NULL or writable.
+            let buf = unsafe { OutBuf::new(out, cap, out_len, false) }?;
+            let json = Arc::clone(&handle.skipped.read().unwrap_or_else(PoisonError::into_inner));
+            buf.write_text(json.as_bytes())
         })())
     }
 }
