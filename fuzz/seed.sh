@@ -126,6 +126,28 @@ put("capi", b"\x04\x02demo\x00urn:uuid:264caa46-75cb-4ac5-891a-11adeb48b6fb")
 for n in range(48):
     put("claims", bytes(rng.randrange(256) for _ in range(rng.choice([16, 64, 256, 1024]))))
 
+# Issue 17: the worst the size limits admit, so a quadratic regression in duplicate-
+# name checking times out at once (smoke.sh runs with -timeout=1): one object with as
+# many distinct names as 1 MiB holds (JWKS and discovery targets), and a 16 KB token
+# payload of names (json).
+def many_names(prefix, size):
+    parts, i, n = [prefix], 0, len(prefix)
+    while n < size - 16:
+        item = ',"%x":0' % i
+        parts.append(item)
+        n += len(item)
+        i += 1
+    return "".join(parts) + "}"
+
+mib = 1 << 20
+put("jwks", '{"keys":[],"x":' + many_names('{"y":0', mib - 40) + "}")
+put("discovery", many_names('{"issuer":"https://kc/realms/a","jwks_uri":"https://kc/c"', mib - 8))
+put("jwks_skipped", many_names('{"keys":[{"kty":"RSA","kid":7}]', mib - 8))
+put("json", many_names('{"exp":1', 12_000))
+for doc in config_docs:
+    put("discovery", doc)
+    put("jwks_skipped", doc)
+
 for target in sorted(counts):
     print(f"seed.sh: {counts[target]:4d} new seeds in corpus/{target}")
 if not counts:

@@ -308,6 +308,29 @@ xca_status xca_verifier_set_jwks(xca_verifier *v, const uint8_t *jwks, size_t jw
 xca_status xca_verifier_refresh(xca_verifier *v);
 
 /**
+ * The entries of the JWKS behind the verifier's current keys that were skipped
+ * (other key types, encryption keys, other algorithms, malformed entries), with the
+ * reason for each: a JSON array of `{"index":N,"kid":"..." or null,"reason":"..."}`
+ * in document order, `[]` when every entry is in use. For diagnostics: one bad entry
+ * never refuses the whole JWKS, so this is where it shows.
+ *
+ * Writes the array to `out` (NUL-terminated; `*out_len` excludes the NUL). When `cap`
+ * is too small, returns `XCA_BUFFER_TOO_SMALL` with the needed length (without the
+ * NUL) in `*out_len`; a NULL `out` with `cap == 0` asks for the length only.
+ *
+ * A verifier from `xca_verifier_new_remote()` keeps one key set per issuer, refreshed
+ * by itself: its key ids and fetch errors are in `xca_verifier_status_json()`, and
+ * this call refuses it with `XCA_INVALID_ARGUMENT`.
+ *
+ * Returns `XCA_OK`, `XCA_NULL_ARGUMENT`, `XCA_BUFFER_TOO_SMALL`, `XCA_INVALID_ARGUMENT`
+ * or `XCA_PANIC`.
+ */
+xca_status xca_verifier_skipped_keys(const xca_verifier *v,
+                                     uint8_t *out,
+                                     size_t cap,
+                                     size_t *out_len);
+
+/**
  * Verifies a compact JWS token (`header.payload.signature`, no `Bearer ` prefix).
  *
  * - `token`, `token_len`: the token bytes (no NUL needed; NULL is

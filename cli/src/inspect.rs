@@ -22,7 +22,11 @@ pub(crate) fn run(args: &InspectArgs) -> Status {
     match inspect_all(args, style) {
         Ok(status) => status,
         Err(err) => {
-            let _ = writeln!(io::stderr(), "error: {err}");
+            let _ = writeln!(
+                io::stderr(),
+                "error: {}",
+                crate::terminal::escaped(&err.to_string())
+            );
             Status::Usage
         }
     }

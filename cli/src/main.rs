@@ -15,6 +15,7 @@ mod input;
 mod inspect;
 mod output;
 mod source;
+mod terminal;
 mod verify;
 
 use std::fmt;

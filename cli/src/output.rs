@@ -9,6 +9,7 @@ use std::io::IsTerminal;
 use serde_json::{Map, Value as Json};
 use xconnauth::{Error, Value, VerifiedToken};
 
+use crate::terminal;
 use crate::UsageError;
 
 /// The `error` code printed for configuration problems (the C API's name for them).
@@ -72,8 +73,10 @@ impl Style {
         if self.json {
             error_json(verified_key, err.code(), &err.detail().to_string())
         } else {
-            // Display is "<code>: <message>"; messages never echo token bytes.
-            format!("{} {err}", self.paint("INVALID", Colour::Red))
+            // Display is "<code>: <message>"; messages should never echo token bytes,
+            // and are escaped in case one ever does.
+            let text = terminal::escaped(&err.to_string());
+            format!("{} {text}", self.paint("INVALID", Colour::Red))
         }
     }
 
@@ -82,7 +85,8 @@ impl Style {
         if self.json {
             error_json(verified_key, INVALID_CONFIG, &err.to_string())
         } else {
-            format!("error: {err}")
+            // File names and fetched text can hold anything too.
+            format!("error: {}", terminal::escaped(&err.to_string()))
         }
     }
 }
@@ -140,10 +144,10 @@ fn escape_controls(json: &str) -> String {
     out
 }
 
-/// Characters that a terminal may act on or that reorder the visible text.
+/// Characters that a terminal may act on or that reorder or hide the visible text
+/// (Unicode `Cc`, `Cf`, `Zl`, `Zp`; see [`terminal`]).
 fn is_unsafe_for_terminal(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}')
+    terminal::is_unsafe(c)
 }
 
 /// A token-derived string, quoted and escaped for a single human line.
@@ -269,6 +273,16 @@ mod tests {
             "{\"a\":\"x\\u009b2J\\u007f\\u202e\"}"
         );
         assert_eq!(quoted("a \"b\"\u{1b}[31m"), "\"a \\\"b\\\"\\u{1b}[31m\"");
+        // Issue 17: format characters beyond bidi overrides (the Arabic letter mark,
+        // soft hyphen, tags) are escaped too.
+        assert_eq!(
+            quoted("a\u{61c}\u{ad}\u{e0041}\u{2069}"),
+            "\"a\\u{61c}\\u{ad}\\u{e0041}\\u{2069}\""
+        );
+        assert_eq!(
+            escape_controls("\"\u{61c}\u{e0041}\""),
+            "\"\\u061c\\udb40\\udc41\""
+        );
         let v: Json =
             serde_json::from_str(&escape_controls("\"\u{85}\u{2028}\"")).unwrap_or_default();
         assert_eq!(v, Json::String("\u{85}\u{2028}".into()));

@@ -494,6 +494,51 @@ fn unknown_policy_option_human_output() {
     );
 }
 
+/// DESIGN §4 floors: `min_rsa_bits` below 2048 or `max_rsa_bits` above 16384 is a
+/// configuration error (exit 2), from a flag or from the policy file.
+#[test]
+fn rsa_size_below_the_floor_is_a_config_error() {
+    let token = example_text("token.jwt");
+    for flags in [
+        &["--min-rsa-bits", "16"][..],
+        &["--min-rsa-bits", "2047"],
+        &["--max-rsa-bits", "16385"],
+        &["--min-rsa-bits", "4096", "--max-rsa-bits", "3072"],
+    ] {
+        let out = run(verify_sample(flags).arg("--json").arg(token.trim_end()));
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {}", stderr(&out));
+        let result = json_result(&out);
+        assert_eq!(result["error"], "invalid_config", "{flags:?}: {result}");
+    }
+    let dir = scratch_dir("rsa-floor");
+    let policy = dir.join("p.json");
+    std::fs::write(
+        &policy,
+        format!(r#"{{"issuers":["{ISSUER}"],"min_rsa_bits":1024}}"#),
+    )
+    .unwrap();
+    let out = run(xconnauth()
+        .args(["verify", "--json", "--now", NOW])
+        .arg("--jwks")
+        .arg(example("jwks.json"))
+        .arg("--policy")
+        .arg(&policy)
+        .arg(token.trim_end()));
+    assert_eq!(out.status.code(), Some(2));
+    let result = json_result(&out);
+    assert_eq!(result["error"], "invalid_config");
+    assert!(
+        result["message"]
+            .as_str()
+            .unwrap()
+            .contains("min_rsa_bits 1024 is below 2048"),
+        "{result}"
+    );
+    // At the floor it verifies.
+    let out = run(verify_sample(&["--min-rsa-bits", "2048"]).arg(token.trim_end()));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
 #[test]
 fn missing_issuer_without_policy_is_a_config_error() {
     let out = run(xconnauth()
@@ -901,6 +946,71 @@ fn loopback_urls_bypass_proxies_from_the_environment() {
 }
 
 // ---------------------------------------------------------------- inspect
+
+/// The code points of Unicode `Cc`, `Cf`, `Zl` and `Zp` (generated list, see
+/// `src/terminal.rs`).
+fn unsafe_for_terminal() -> Vec<char> {
+    let data = include_str!("data/unicode-cc-cf-zl-zp.txt");
+    data.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .flat_map(|l| {
+            let (a, b) = l.split_once(' ').unwrap();
+            u32::from_str_radix(a, 16).unwrap()..=u32::from_str_radix(b, 16).unwrap()
+        })
+        .filter_map(char::from_u32)
+        .collect()
+}
+
+fn b64url_encode(bytes: &[u8]) -> String {
+    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, &b| (n << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// Issue 17: every control, format and separator character of an unverified token
+/// (the whole Unicode category, in a claim value and in a member name) reaches the
+/// terminal escaped, in human and JSON output alike, and JSON output keeps the values.
+#[test]
+fn inspect_escapes_every_control_and_format_character() {
+    let bad = unsafe_for_terminal();
+    assert_eq!(bad.len(), 237);
+    let value: String = bad.iter().collect();
+    let payload = serde_json::json!({ "sub": value, "x\u{61c}\u{2066}y": 1 });
+    let token = format!(
+        "{}.{}.c2ln",
+        b64url_encode(br#"{"alg":"RS256","kid":"\u202ekid"}"#),
+        b64url_encode(payload.to_string().as_bytes())
+    );
+    for json in [false, true] {
+        let mut cmd = xconnauth();
+        cmd.arg("inspect");
+        if json {
+            cmd.arg("--json");
+        }
+        let out = run(cmd.arg(&token));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let text = stdout(&out);
+        let raw: Vec<String> = text
+            .chars()
+            .filter(|c| *c != '\n' && bad.contains(c))
+            .map(|c| format!("U+{:04X}", u32::from(c)))
+            .collect();
+        assert!(raw.is_empty(), "json={json}: raw {raw:?}");
+        if json {
+            let v: Json = serde_json::from_str(text.trim_end()).unwrap();
+            assert_eq!(v["claims"]["sub"], Json::String(value.clone()));
+            assert_eq!(v["header"]["kid"], "\u{202e}kid");
+        } else {
+            assert!(text.contains("\\u061c"), "{text}");
+        }
+    }
+}
 
 #[test]
 fn inspect_is_labelled_unverified() {

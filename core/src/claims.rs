@@ -1,7 +1,7 @@
 //! Typed, borrowed views of a token's header and claims.
 
 use crate::error::{Error, ErrorKind};
-use crate::json::{Array, JsonStr, Object, Shape, Value};
+use crate::json::{Array, JsonError, JsonStr, Object, Shape, Value};
 use crate::keys::Algorithm;
 
 /// The protected header of a token, borrowed from its decoded JSON.
@@ -96,6 +96,18 @@ pub struct Claims<'a> {
 
 fn bad_json(message: &'static str) -> Error {
     Error::new(ErrorKind::BadJson, message)
+}
+
+/// The category of a token's JSON that does not validate: `bad_json` with `what`, or
+/// `too_large` for an object beyond [`crate::MAX_OBJECT_NAMES`] members.
+pub(crate) fn json_error(e: JsonError, what: &'static str) -> Error {
+    match e {
+        JsonError::TooManyMembers => Error::new(
+            ErrorKind::TooLarge,
+            "an object of the token has more than MAX_OBJECT_NAMES (1024) members",
+        ),
+        _ => bad_json(what),
+    }
 }
 
 /// `roles` of a `realm_access`-shaped object: absent, or an array of strings.
@@ -224,7 +236,13 @@ impl<'a> Claims<'a> {
     /// Validates `json` as an object and reads its claims in the same pass (the
     /// verifier's path: one walk over the payload instead of two). `bad_json` with
     /// `what` when it is not a JSON object.
-    pub(crate) fn parse_json(json: &'a [u8], what: &'static str) -> Result<Claims<'a>, Error> {
+    /// `room` is scratch space for the duplicate check of very large objects (any size,
+    /// empty included; see [`Object::parse_limited`]).
+    pub(crate) fn parse_json(
+        json: &'a [u8],
+        what: &'static str,
+        room: &mut [u8],
+    ) -> Result<Claims<'a>, Error> {
         let mut known = KnownMembers {
             slots: [None; KNOWN_CLAIMS],
             len: 0,
@@ -243,10 +261,10 @@ impl<'a> Claims<'a> {
             "realm_access",
             "resource_access",
         ]);
-        let obj = Object::parse_with(json, usize::MAX, INTEREST, |name, value, shape| {
+        let obj = Object::parse_with(json, usize::MAX, room, INTEREST, |name, value, shape| {
             known.push(name, value, shape);
         })
-        .map_err(|_| bad_json(what))?;
+        .map_err(|e| json_error(e, what))?;
         if known.overflow {
             // Only duplicates could overflow, and validation rejects those; stay correct
             // regardless by walking the object.
@@ -478,7 +496,7 @@ mod tests {
             r#"{}"#,
         ];
         for doc in docs {
-            let one = Claims::parse_json(doc.as_bytes(), "not an object");
+            let one = Claims::parse_json(doc.as_bytes(), "not an object", &mut []);
             let two = Object::parse(doc.as_bytes())
                 .map_err(|_| bad_json("not an object"))
                 .and_then(Claims::parse);
@@ -534,7 +552,7 @@ mod tests {
         ];
         let names = ["aud", "realm_access", "resource_access", "other"];
         let agree = |doc: &str| {
-            let one = Claims::parse_json(doc.as_bytes(), "not an object");
+            let one = Claims::parse_json(doc.as_bytes(), "not an object", &mut []);
             let two = Object::parse(doc.as_bytes())
                 .map_err(|_| bad_json("not an object"))
                 .and_then(Claims::parse);

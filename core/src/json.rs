@@ -8,6 +8,7 @@
 //! Lookups afterwards walk the already-validated text through borrowed views
 //! ([`Object`], [`Array`], [`JsonStr`], [`Number`]) and never allocate.
 
+use core::cmp::Ordering;
 use core::fmt;
 
 /// Deepest nesting accepted. DESIGN §2 requires 32 to pass; the validator is iterative,
@@ -29,6 +30,8 @@ pub(crate) enum JsonError {
     TooDeep,
     /// More member names than the caller allows.
     TooManyNames,
+    /// One object of a token has more than [`MAX_OBJECT_NAMES`] members (`too_large`).
+    TooManyMembers,
 }
 
 impl JsonError {
@@ -40,6 +43,7 @@ impl JsonError {
             JsonError::Duplicate => "has a duplicate member name",
             JsonError::TooDeep => "is nested too deeply",
             JsonError::TooManyNames => "has too many member names",
+            JsonError::TooManyMembers => "has an object with more than 1024 members",
         }
     }
 }
@@ -354,9 +358,47 @@ fn hex_val(c: u8) -> Option<u8> {
     }
 }
 
-/// Name hashes remembered for the open objects; beyond this a per-object filter plus an
-/// exact rescan takes over (correct, but quadratic for huge objects).
+/// Name hashes remembered for the open objects. A name whose hash is already among its
+/// object's (or an object with more names than fit) defers that object to an exact,
+/// sort-based check when it closes ([`check_object`]).
 pub(crate) const NAME_SLOTS: usize = 128;
+
+/// Most members one object of a token (header or payload) may have: there nothing may
+/// allocate, and the exact duplicate check costs a pass over the object per block of
+/// names that fits its scratch room. Hitting it is `too_large`, never a truncation;
+/// real tokens have tens of claims per object. Documents read at configuration time
+/// (JWKS, discovery, policy) have no such limit: their check sorts on the heap.
+pub const MAX_OBJECT_NAMES: usize = 1024;
+
+/// Names sorted at a time by [`check_object`] when the caller has no larger scratch
+/// room: 256 bytes of stack (headers, at most [`NAME_SLOTS`] names: four passes). The
+/// verifier lends the payload check the unused tail of its decode buffer instead (a
+/// quarter of the token: at most four passes over an object of [`MAX_OBJECT_NAMES`]).
+const BLOCK: usize = 32;
+
+/// Bytes of one [`check_object`] entry.
+const ENTRY: usize = 8;
+
+/// Four-bit radix levels of [`Entries::sort`]: the hash's top 28 bits. Four bits keep
+/// the partition's counters at 64 bytes of stack (microcontrollers).
+const RADIX_LEVELS: u32 = 7;
+
+/// Buckets of one radix level.
+const RADIX: usize = 16;
+
+/// The four-bit digit of an entry's hash at radix `level` (0 = the top bits).
+fn digit(e: u64, level: u32) -> usize {
+    ((e >> (60 - 4 * level)) & 15) as usize
+}
+
+/// Where [`check_object`] keeps the names it sorts.
+pub(crate) enum Scratch<'s> {
+    /// Borrowed room (`ENTRY` bytes a name), else a block on the stack; objects are
+    /// capped at [`MAX_OBJECT_NAMES`]. Never allocates.
+    Room(&'s mut [u8]),
+    /// All names of an object at once on the heap (configuration-time documents).
+    Heap,
+}
 
 /// Per open object: where its names begin in `NameSet::hashes`, where its text begins,
 /// and a 64-bit filter of all its name hashes. The state is zeroed for every document
@@ -369,26 +411,39 @@ struct Level {
     filter: u64,
 }
 
-/// Duplicate-name detection for the open objects, allocation-free.
-struct NameSet {
+/// Duplicate-name detection for the open objects.
+struct NameSet<'s> {
     /// Hashes of the names of all open objects, innermost object last.
     hashes: [u32; NAME_SLOTS],
     len: usize,
     levels: [Level; MAX_DEPTH],
     /// Bit per level: that object has names that did not fit in `hashes`.
     overflow: u64,
+    /// Bit per level: that object needs the exact check when it closes.
+    deferred: u64,
     /// Names seen in the whole document.
     total: usize,
+    /// [`Scratch::Heap`]: every name of the open objects as a [`check_object`] entry,
+    /// innermost object last, and where each open object's entries begin.
+    heap: Option<(alloc::vec::Vec<u64>, alloc::vec::Vec<usize>)>,
+    room: &'s mut [u8],
 }
 
-impl NameSet {
-    fn new() -> Self {
+impl<'s> NameSet<'s> {
+    fn new(scratch: Scratch<'s>) -> Self {
+        let (heap, room) = match scratch {
+            Scratch::Heap => (Some(Default::default()), Default::default()),
+            Scratch::Room(room) => (None, room),
+        };
         NameSet {
             hashes: [0; NAME_SLOTS],
             len: 0,
             levels: [Level::default(); MAX_DEPTH],
             overflow: 0,
+            deferred: 0,
             total: 0,
+            heap,
+            room,
         }
     }
 
@@ -402,29 +457,53 @@ impl NameSet {
             };
         }
         self.overflow &= !(1 << level);
-    }
-
-    fn close(&mut self, level: usize) {
-        if let Some(l) = self.levels.get(level) {
-            self.len = l.base as usize;
+        self.deferred &= !(1 << level);
+        if let Some((entries, bases)) = &mut self.heap {
+            bases.truncate(level);
+            bases.push(entries.len());
         }
     }
 
-    /// Records `name` (its text starts at `key_start`) in the object at `level`.
+    /// Closes the object at `level`, whose text ends at `text_end` (after its `}`).
+    fn close(&mut self, src: &[u8], level: usize, text_end: usize) -> Result<(), JsonError> {
+        let Some(l) = self.levels.get(level) else {
+            return Ok(());
+        };
+        self.len = l.base as usize;
+        let deferred = self.deferred & (1 << level) != 0;
+        if let Some((entries, bases)) = &mut self.heap {
+            let base = bases.get(level).copied().unwrap_or_default();
+            let mine = entries.get_mut(base..).unwrap_or_default();
+            let checked = if deferred {
+                sort_block(src, mine)
+            } else {
+                Ok(())
+            };
+            entries.truncate(base);
+            return checked;
+        }
+        if deferred {
+            return check_object(src, l.start as usize, text_end, self.room);
+        }
+        Ok(())
+    }
+
+    /// Records `name` in the object at `level`.
     // Inlined on 64-bit hosts (one call per member name), out of line on microcontrollers.
     #[cfg_attr(target_pointer_width = "64", inline(always))]
     fn insert(
         &mut self,
-        src: &[u8],
         level: usize,
-        key_start: usize,
-        name: &JsonStr<'_>,
         h: u32,
+        at: usize,
         max_names: usize,
     ) -> Result<(), JsonError> {
         self.total += 1;
         if self.total > max_names {
             return Err(JsonError::TooManyNames);
+        }
+        if let Some((entries, _)) = &mut self.heap {
+            entries.push((u64::from(h) << 32) | at as u64);
         }
         let bit = 1u64 << (h % 64);
         let l = self.levels.get_mut(level).ok_or(JsonError::TooDeep)?;
@@ -437,8 +516,8 @@ impl NameSet {
                     .is_some_and(|hs| hs.contains(&h)));
         l.filter |= bit;
         if maybe {
-            let obj_start = l.start as usize;
-            rescan(src, obj_start, key_start, name)?;
+            // Never a rescan here: that made one object with many names quadratic.
+            self.deferred |= 1 << level;
         }
         match self.hashes.get_mut(self.len) {
             Some(slot) => {
@@ -451,27 +530,285 @@ impl NameSet {
     }
 }
 
-/// The exact duplicate check behind an equal name hash (or a saturated filter): is
-/// `name` among the earlier names of the object whose text starts at `obj_start`?
-/// Rare, so kept out of the inlined fast path.
+/// A name in [`check_object`]'s sort: its hash in the high half, the offset of its text
+/// (after the opening quote) in the document in the low half (documents are < 4 GiB).
+fn entry(src: &[u8], name: &JsonStr<'_>) -> u64 {
+    let at = (name.raw.as_ptr() as usize).wrapping_sub(src.as_ptr() as usize);
+    (u64::from(name_hash(name)) << 32) | (at as u64 & 0xffff_ffff)
+}
+
+/// The name whose text starts at `at` in `src` (validated text).
+fn name_at(src: &[u8], at: usize) -> JsonStr<'_> {
+    let mut cur = Cursor { b: src, i: at };
+    let escaped = cur.string_body().unwrap_or(false);
+    JsonStr {
+        raw: src.get(at..cur.i).unwrap_or_default(),
+        escaped,
+    }
+}
+
+/// Orders two names of equal hash by their unescaped bytes.
 #[cold]
 #[inline(never)]
-fn rescan(
-    src: &[u8],
-    obj_start: usize,
-    key_start: usize,
-    name: &JsonStr<'_>,
-) -> Result<(), JsonError> {
-    let before = src.get(obj_start..key_start).ok_or(JsonError::Syntax)?;
-    let members = Members {
-        cur: Cursor { b: before, i: 0 },
-    };
-    for (prev, _) in members {
-        if prev.eq_json_str(name) {
-            return Err(JsonError::Duplicate);
+fn by_bytes(src: &[u8], a: u64, b: u64) -> Ordering {
+    let (x, y) = (
+        name_at(src, (a & 0xffff_ffff) as usize),
+        name_at(src, (b & 0xffff_ffff) as usize),
+    );
+    match (x.escaped, y.escaped) {
+        (false, false) => x.raw.cmp(y.raw),
+        _ => x.bytes().cmp(y.bytes()),
+    }
+}
+
+/// Orders entries by hash, then by the names' unescaped bytes: equal exactly when the
+/// names are, and one exact comparison at most per call even when an attacker makes
+/// every hash collide (so sorting and lookups stay O(log n) comparisons a name).
+#[inline(always)]
+fn order(src: &[u8], a: u64, b: u64) -> Ordering {
+    if a >> 32 == b >> 32 {
+        by_bytes(src, a, b)
+    } else {
+        a.cmp(&b)
+    }
+}
+
+/// Sorts `block` by [`order`]; `Err` when two names are equal.
+fn sort_block(src: &[u8], block: &mut [u64]) -> Result<(), JsonError> {
+    // Integers first (fast); then only runs of equal hashes need the names' bytes.
+    block.sort_unstable();
+    let mut rest = &mut *block;
+    while let Some(&first) = rest.first() {
+        let run = rest.iter().take_while(|&&e| e >> 32 == first >> 32).count();
+        let (same, tail) = rest.split_at_mut(run);
+        if run > 1 {
+            same.sort_unstable_by(|&a, &b| by_bytes(src, a, b));
+            if same
+                .windows(2)
+                .any(|w| matches!(w, [a, b] if by_bytes(src, *a, *b).is_eq()))
+            {
+                return Err(JsonError::Duplicate);
+            }
         }
+        rest = tail;
     }
     Ok(())
+}
+
+/// [`check_object`] entries kept in borrowed bytes, [`ENTRY`] bytes each (a byte
+/// buffer has no alignment to view it as `u64`s without `unsafe`).
+struct Entries<'r>(&'r mut [u8]);
+
+impl Entries<'_> {
+    fn len(&self) -> usize {
+        self.0.len() / ENTRY
+    }
+
+    fn get(&self, i: usize) -> u64 {
+        let at = i * ENTRY;
+        self.0
+            .get(at..at + ENTRY)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u64::from_le_bytes)
+    }
+
+    fn set(&mut self, i: usize, e: u64) {
+        let at = i * ENTRY;
+        if let Some(b) = self.0.get_mut(at..at + ENTRY) {
+            b.copy_from_slice(&e.to_le_bytes());
+        }
+    }
+
+    fn swap(&mut self, i: usize, j: usize) {
+        let (a, b) = (self.get(i), self.get(j));
+        self.set(i, b);
+        self.set(j, a);
+    }
+
+    /// Sorts the first `n` entries by [`order`]: in place, no allocation, a few hundred
+    /// bytes of stack. A radix sort on the hash's top 28 bits (four bits a level, each
+    /// level one counting pass and one in-place permutation) leaves small buckets,
+    /// finished by insertion sort; only names whose hashes share those 28 bits (made
+    /// to collide on purpose) reach the heapsort, which stays O(n log n) regardless.
+    fn sort(&mut self, src: &[u8], n: usize) {
+        self.radix(src, 0, n, 0);
+    }
+
+    fn radix(&mut self, src: &[u8], lo: usize, hi: usize, level: u32) {
+        const SMALL: usize = 16;
+        if hi - lo <= SMALL {
+            return self.insertion(src, lo, hi);
+        }
+        if level == RADIX_LEVELS {
+            return self.heapsort(src, lo, hi);
+        }
+        self.partition(lo, hi, level);
+        // The buckets are now runs of equal digits, in order: recurse into each (the
+        // partition's counters are gone from the stack by now).
+        let mut from = lo;
+        while from < hi {
+            let d = digit(self.get(from), level);
+            let mut to = from + 1;
+            while to < hi && digit(self.get(to), level) == d {
+                to += 1;
+            }
+            self.radix(src, from, to, level + 1);
+            from = to;
+        }
+    }
+
+    /// Groups entries `lo..hi` by their `level` digit, in digit order, in place.
+    #[inline(never)]
+    fn partition(&mut self, lo: usize, hi: usize, level: u32) {
+        // Bucket ends, then each bucket's next free slot.
+        let mut end = [0u16; RADIX];
+        let mut next = [0u16; RADIX];
+        for i in lo..hi {
+            if let Some(c) = end.get_mut(digit(self.get(i), level)) {
+                *c += 1;
+            }
+        }
+        let mut at = lo;
+        for (e, x) in end.iter_mut().zip(next.iter_mut()) {
+            *x = at as u16;
+            at += usize::from(*e);
+            *e = at as u16;
+        }
+        // Cycle leader: every swap puts one entry in its bucket for good.
+        for b in 0..RADIX {
+            while let (Some(&x), Some(&e)) = (next.get(b), end.get(b)) {
+                if x >= e {
+                    break;
+                }
+                let d = digit(self.get(usize::from(x)), level);
+                if d == b {
+                    if let Some(x) = next.get_mut(b) {
+                        *x += 1;
+                    }
+                } else if let Some(t) = next.get_mut(d) {
+                    let to = usize::from(*t);
+                    *t += 1;
+                    self.swap(usize::from(x), to);
+                }
+            }
+        }
+    }
+
+    fn insertion(&mut self, src: &[u8], lo: usize, hi: usize) {
+        for i in lo + 1..hi {
+            let x = self.get(i);
+            let mut j = i;
+            while j > lo && order(src, self.get(j - 1), x).is_gt() {
+                self.set(j, self.get(j - 1));
+                j -= 1;
+            }
+            self.set(j, x);
+        }
+    }
+
+    fn heapsort(&mut self, src: &[u8], lo: usize, hi: usize) {
+        let less = |a: u64, b: u64| order(src, a, b).is_lt();
+        let n = hi - lo;
+        let sift = |e: &mut Self, mut root: usize, end: usize| loop {
+            let mut child = 2 * root + 1;
+            if child >= end {
+                return;
+            }
+            if child + 1 < end && less(e.get(lo + child), e.get(lo + child + 1)) {
+                child += 1;
+            }
+            if !less(e.get(lo + root), e.get(lo + child)) {
+                return;
+            }
+            e.swap(lo + root, lo + child);
+            root = child;
+        };
+        for root in (0..n / 2).rev() {
+            sift(self, root, n);
+        }
+        for end in (1..n).rev() {
+            self.swap(lo, lo + end);
+            sift(self, 0, end);
+        }
+    }
+
+    /// Is entry `e`'s name among the first `n` (sorted) entries?
+    fn contains(&self, src: &[u8], n: usize, e: u64) -> bool {
+        let (mut lo, mut hi) = (0, n);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match order(src, self.get(mid), e) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+                Ordering::Equal => return true,
+            }
+        }
+        false
+    }
+}
+
+/// The exact duplicate check, without a heap, of the object whose members start at
+/// `start` in `src` and which ends before `end`; run only when hashes collided or the
+/// object outgrew [`NAME_SLOTS`]. Names are sorted as many at a time as `room` holds
+/// (else [`BLOCK`] on the stack), duplicates within a block are neighbours, and every
+/// later name is looked up in the block: one pass over the object per block.
+#[cold]
+#[inline(never)]
+fn check_object(src: &[u8], start: usize, end: usize, room: &mut [u8]) -> Result<(), JsonError> {
+    // More than an object may hold is never needed (and keeps offsets in u16).
+    let room_len = room.len().min((MAX_OBJECT_NAMES + 1) * ENTRY);
+    match room.get_mut(..room_len) {
+        Some(room) if room.len() >= BLOCK * ENTRY => check_in(src, start, end, Entries(room)),
+        _ => check_on_stack(src, start, end),
+    }
+}
+
+/// [`check_object`] with a [`BLOCK`] on the stack: only this frame holds it.
+#[inline(never)]
+fn check_on_stack(src: &[u8], start: usize, end: usize) -> Result<(), JsonError> {
+    let mut stack = [0u8; BLOCK * ENTRY];
+    check_in(src, start, end, Entries(&mut stack))
+}
+
+/// [`check_object`] in `block`, as many names at a time as it holds.
+#[inline(never)]
+fn check_in(src: &[u8], start: usize, end: usize, mut block: Entries<'_>) -> Result<(), JsonError> {
+    let text = src.get(..end).unwrap_or_default();
+    let names = |from: usize| Members {
+        cur: Cursor { b: text, i: from },
+    };
+    let mut from = start;
+    let mut first = true;
+    loop {
+        let mut it = names(from);
+        let mut n = 0;
+        for (name, _) in it.by_ref().take(block.len()) {
+            block.set(n, entry(src, &name));
+            n += 1;
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        from = it.cur.i;
+        if first && n > MAX_OBJECT_NAMES {
+            return Err(JsonError::TooManyMembers);
+        }
+        block.sort(src, n);
+        if (1..n).any(|i| order(src, block.get(i - 1), block.get(i)).is_eq()) {
+            return Err(JsonError::Duplicate);
+        }
+        let mut later = 0;
+        for (name, _) in names(from) {
+            later += 1;
+            if first && n + later > MAX_OBJECT_NAMES {
+                return Err(JsonError::TooManyMembers);
+            }
+            if block.contains(src, n, entry(src, &name)) {
+                return Err(JsonError::Duplicate);
+            }
+        }
+        first = false;
+    }
 }
 
 /// `"name" :` of a member of the innermost object, recorded for duplicate detection.
@@ -484,11 +821,11 @@ fn member_name<'a>(
     max_names: usize,
 ) -> Result<(JsonStr<'a>, u32), JsonError> {
     v.ws();
-    let key_start = v.i;
+    let at = v.i + 1;
     let name = v.string()?;
     let level = depth.checked_sub(1).ok_or(JsonError::Syntax)?;
     let h = name_hash(&name);
-    names.insert(v.b, level, key_start, &name, h, max_names)?;
+    names.insert(level, h, at, max_names)?;
     v.ws();
     v.expect(b':')?;
     Ok((name, h))
@@ -555,9 +892,12 @@ enum Kind {
 /// filter (see [`interest`]) are handed to `member`, in document order, as soon as
 /// their value is complete, with the [`Shape`] of that value.
 ///
-/// Iterative: memory use is a fixed ~1.5 KB whatever the input, and it never allocates.
+/// Iterative: memory use is a fixed ~1.5 KB whatever the input (plus 512 bytes while an
+/// object is checked exactly), and with [`Scratch::Stack`] it never allocates.
 /// Duplicate names are found by comparing hashes of the open objects' names; only an
-/// equal hash rescans the object's earlier names to compare exactly.
+/// equal hash, or an object with more than [`NAME_SLOTS`] names, gets the exact check
+/// when the object closes ([`check_object`]): linear in the document's size, whatever
+/// the names.
 ///
 /// Readers of a few top-level members (the claims) get them from this one pass instead
 /// of walking the document again. Members seen before a later error are handed over
@@ -565,6 +905,7 @@ enum Kind {
 pub(crate) fn validate_with<'a>(
     src: &'a [u8],
     max_names: usize,
+    scratch: Scratch<'_>,
     interest: u64,
     member: &mut dyn FnMut(JsonStr<'a>, Value<'a>, Shape),
 ) -> Result<&'a [u8], JsonError> {
@@ -572,7 +913,7 @@ pub(crate) fn validate_with<'a>(
     // anywhere else the grammar refuses them. A document that is not UTF-8 at all is
     // reported as such whatever else is wrong with it, as a whole-document check first
     // would (errors only: valid documents never pay for that check).
-    validate_grammar(src, max_names, interest, member).map_err(|e| {
+    validate_grammar(src, max_names, scratch, interest, member).map_err(|e| {
         if e != JsonError::Utf8 && core::str::from_utf8(src).is_err() {
             JsonError::Utf8
         } else {
@@ -584,6 +925,7 @@ pub(crate) fn validate_with<'a>(
 fn validate_grammar<'a>(
     src: &'a [u8],
     max_names: usize,
+    scratch: Scratch<'_>,
     interest: u64,
     member: &mut dyn FnMut(JsonStr<'a>, Value<'a>, Shape),
 ) -> Result<&'a [u8], JsonError> {
@@ -592,7 +934,7 @@ fn validate_grammar<'a>(
         return Err(JsonError::Syntax);
     }
     let mut v = Validator { b: src, i: 0 };
-    let mut names = NameSet::new();
+    let mut names = NameSet::new(scratch);
     let mut is_object: u64 = 0;
     let mut depth = 0usize;
     // The root member whose value is being read, and where that value began.
@@ -638,7 +980,7 @@ fn validate_grammar<'a>(
                     v.i += 1;
                     depth -= 1;
                     if obj {
-                        names.close(depth);
+                        names.close(src, depth, v.i)?;
                     }
                     container(text(at, v.i), obj)
                 } else {
@@ -710,7 +1052,7 @@ fn validate_grammar<'a>(
                 }
                 Some(b'}') if obj => {
                     depth -= 1;
-                    names.close(depth);
+                    names.close(src, depth, v.i)?;
                 }
                 Some(b']') if !obj => depth -= 1,
                 _ => return Err(JsonError::Syntax),
@@ -731,7 +1073,7 @@ fn validate_grammar<'a>(
 /// [`validate_with`] without a name limit or a member reader.
 #[cfg(test)]
 pub(crate) fn validate(src: &[u8]) -> Result<(), JsonError> {
-    validate_with(src, usize::MAX, 0, &mut |_, _, _| {}).map(|_| ())
+    validate_with(src, usize::MAX, Scratch::Heap, 0, &mut |_, _, _| {}).map(|_| ())
 }
 
 /// A cursor over text that [`validate_with`] accepted. Methods return `None` rather than
@@ -931,14 +1273,24 @@ pub struct Object<'a> {
 }
 
 impl<'a> Object<'a> {
-    /// Parses and validates `src` as a JSON object.
+    /// Parses and validates `src` as a JSON object. Objects of any size: a large one's
+    /// duplicate check may allocate (documents read at configuration time).
     pub(crate) fn parse(src: &'a [u8]) -> Result<Self, JsonError> {
-        Self::parse_limited(src, usize::MAX)
+        match validate_with(src, usize::MAX, Scratch::Heap, 0, &mut |_, _, _| {})? {
+            raw @ [b'{', ..] => Ok(Object { raw }),
+            _ => Err(JsonError::Syntax),
+        }
     }
 
-    /// As [`parse`](Self::parse), with at most `max_names` member names in all.
-    pub(crate) fn parse_limited(src: &'a [u8], max_names: usize) -> Result<Self, JsonError> {
-        Self::parse_with(src, max_names, 0, |_, _, _| {})
+    /// As [`parse`](Self::parse), never allocating, with at most `max_names` member
+    /// names in all and [`MAX_OBJECT_NAMES`] per object (token headers and payloads).
+    /// `room` is scratch space for large objects (any size; more is faster).
+    pub(crate) fn parse_limited(
+        src: &'a [u8],
+        max_names: usize,
+        room: &mut [u8],
+    ) -> Result<Self, JsonError> {
+        Self::parse_with(src, max_names, room, 0, |_, _, _| {})
     }
 
     /// As [`parse_limited`](Self::parse_limited), handing the members `interest` asks
@@ -946,10 +1298,11 @@ impl<'a> Object<'a> {
     pub(crate) fn parse_with(
         src: &'a [u8],
         max_names: usize,
+        room: &mut [u8],
         interest: u64,
         mut member: impl FnMut(JsonStr<'a>, Value<'a>, Shape),
     ) -> Result<Self, JsonError> {
-        match validate_with(src, max_names, interest, &mut member)? {
+        match validate_with(src, max_names, Scratch::Room(room), interest, &mut member)? {
             raw @ [b'{', ..] => Ok(Object { raw }),
             _ => Err(JsonError::Syntax),
         }
@@ -1221,13 +1574,6 @@ impl<'a> JsonStr<'a> {
         self.bytes().eq(s.bytes())
     }
 
-    fn eq_json_str(&self, other: &JsonStr<'_>) -> bool {
-        match (self.escaped, other.escaped) {
-            (false, false) => self.raw == other.raw,
-            _ => self.bytes().eq(other.bytes()),
-        }
-    }
-
     /// True when `word` is one of the space-separated words of the value
     /// (RFC 6749 §3.3 scope syntax: whole words, case-sensitive).
     #[must_use]
@@ -1429,9 +1775,15 @@ mod tests {
         let doc = br#"{"exp":1,"\u0069ss":"i","other":2,"a":{"exp":3},"scope":"s"}"#;
         let names = |interest: u64| {
             let mut seen = Vec::new();
-            validate_with(doc, usize::MAX, interest, &mut |n, _, _| {
-                seen.push(n.chars().collect::<String>());
-            })
+            validate_with(
+                doc,
+                usize::MAX,
+                Scratch::Room(&mut []),
+                interest,
+                &mut |n, _, _| {
+                    seen.push(n.chars().collect::<String>());
+                },
+            )
             .unwrap();
             seen
         };
@@ -1439,6 +1791,94 @@ mod tests {
         assert!(wanted.contains(&"exp".into()) && wanted.contains(&"iss".into()));
         assert!(names(0).is_empty());
         assert_eq!(names(u64::MAX), ["exp", "iss", "other", "a", "scope"]);
+    }
+
+    /// Every way to check a large object (heap, borrowed room of any size, the stack
+    /// block) agrees with a set of the unescaped names, duplicates anywhere, escaped
+    /// or not, and nested objects between the members.
+    #[test]
+    fn the_exact_check_agrees_with_a_set_of_unescaped_names() {
+        let mut rng = crate::testutil::xorshift(17);
+        for round in 0..400 {
+            let count = [1, 2, 60, 127, 128, 129, 300, 1000, 1024][round % 9];
+            let mut names: alloc::vec::Vec<alloc::string::String> = (0..count)
+                .map(|i| alloc::format!("n{}", i * 7919 % 100_003))
+                .collect();
+            let dup = round % 3 != 0 && count > 1;
+            if dup {
+                let (a, b) = ((rng() as usize) % count, (rng() as usize) % count);
+                let b = if a == b { (b + 1) % count } else { b };
+                let copy = names[a].clone();
+                names[b] = copy;
+            }
+            let mut doc = alloc::string::String::from("{");
+            for (i, n) in names.iter().enumerate() {
+                if i > 0 {
+                    doc.push(',');
+                }
+                // Escape some names: equal after unescaping is still a duplicate.
+                let written = if rng() % 4 == 0 {
+                    n.replacen('n', "\\u006e", 1)
+                } else {
+                    n.clone()
+                };
+                let value = if rng() % 8 == 0 {
+                    r#"{"n0":[1,"}"]}"#
+                } else {
+                    "0"
+                };
+                doc.push_str(&alloc::format!("\"{written}\":{value}"));
+            }
+            doc.push('}');
+            let want = if dup {
+                Err(JsonError::Duplicate)
+            } else {
+                Ok(())
+            };
+            assert_eq!(validate(doc.as_bytes()), want, "heap, {count} names");
+            for room in [0usize, 100, 512, 4000, 9000] {
+                let mut buf = alloc::vec![0u8; room];
+                let got = validate_with(
+                    doc.as_bytes(),
+                    usize::MAX,
+                    Scratch::Room(&mut buf),
+                    0,
+                    &mut |_, _, _| {},
+                )
+                .map(|_| ());
+                assert_eq!(got, want, "room {room}, {count} names");
+            }
+        }
+    }
+
+    /// Names whose hashes all collide sort and look up by their bytes (insertion sort
+    /// for small runs, heapsort for long ones), so colliding hashes cost no more.
+    #[test]
+    fn entries_with_colliding_hashes_sort_by_their_names() {
+        for count in [3usize, 15, 16, 17, 200] {
+            let mut src = alloc::string::String::new();
+            let mut at = alloc::vec::Vec::new();
+            for i in (0..count).rev() {
+                src.push('"');
+                at.push(src.len());
+                src.push_str(&alloc::format!("name{i:04}\""));
+            }
+            let mut bytes = alloc::vec![0u8; count * ENTRY];
+            let mut e = Entries(&mut bytes);
+            for (i, &a) in at.iter().enumerate() {
+                e.set(i, (0xabcd_ef01u64 << 32) | a as u64);
+            }
+            e.sort(src.as_bytes(), count);
+            for i in 1..count {
+                assert!(order(src.as_bytes(), e.get(i - 1), e.get(i)).is_lt());
+            }
+            for &a in &at {
+                assert!(e.contains(src.as_bytes(), count, (0xabcd_ef01u64 << 32) | a as u64));
+            }
+            src.push_str("\"other\"");
+            let other = (0xabcd_ef01u64 << 32) | (src.len() - 6) as u64;
+            assert!(!e.contains(src.as_bytes(), count, other));
+        }
     }
 
     #[test]
@@ -1476,11 +1916,11 @@ mod tests {
     fn name_limit() {
         let doc = br#"{"a":1,"b":{"c":2,"d":3}}"#;
         assert_eq!(
-            validate_with(doc, 4, 0, &mut |_, _, _| {}).map(|_| ()),
+            validate_with(doc, 4, Scratch::Room(&mut []), 0, &mut |_, _, _| {}).map(|_| ()),
             Ok(())
         );
         assert_eq!(
-            validate_with(doc, 3, 0, &mut |_, _, _| {}).map(|_| ()),
+            validate_with(doc, 3, Scratch::Room(&mut []), 0, &mut |_, _, _| {}).map(|_| ()),
             Err(JsonError::TooManyNames)
         );
         // Names beyond the hash slots fall back to filter + exact rescan.
@@ -1531,9 +1971,13 @@ mod tests {
         ];
         for doc in docs {
             let mut handed = Vec::new();
-            let root = validate_with(doc, usize::MAX, u64::MAX, &mut |n, v, _| {
-                handed.push((n, v))
-            })
+            let root = validate_with(
+                doc,
+                usize::MAX,
+                Scratch::Room(&mut []),
+                u64::MAX,
+                &mut |n, v, _| handed.push((n, v)),
+            )
             .unwrap();
             assert_eq!(root, doc.trim_ascii(), "{}", String::from_utf8_lossy(doc));
             let walked: Vec<_> = match Object::parse(doc) {

@@ -378,17 +378,45 @@ fn bit_len(be: &[u8]) -> u32 {
 #[derive(Clone, Debug, Default)]
 pub struct KeySet {
     keys: Vec<RsaKey>,
+    skipped: Vec<SkippedKey>,
+}
+
+/// A JWKS entry that is not in a [`KeySet`], and why (diagnostics: DESIGN §5 skips
+/// unusable and malformed entries instead of refusing the whole document).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedKey {
+    /// Position of the entry in the `keys` array.
+    pub index: usize,
+    /// The entry's `kid`, when it has a string one.
+    pub kid: Option<String>,
+    /// Why it was skipped, e.g. `kty is not RSA` or `"n" is not unpadded base64url`.
+    pub reason: String,
 }
 
 /// Largest JWKS document accepted (Keycloak realms publish a few KB).
 pub const MAX_JWKS_BYTES: usize = 1 << 20;
 
 impl KeySet {
-    /// Parses a JWKS document (`{"keys":[...]}`).
+    /// Parses a JWKS document (`{"keys":[...]}`). Entries that are not usable RSA
+    /// signing keys (other key types, `use: enc`, other algorithms) or are malformed
+    /// (not an object, a non-string member, a bad `n` or `e`) are skipped and listed
+    /// in [`skipped`](Self::skipped) with their reason; one bad entry does not spoil
+    /// the set.
+    ///
+    /// ```
+    /// let jwks = br#"{"keys":[{"kty":"RSA","kid":7,"n":"AQAB","e":"AQAB"},"nope",
+    ///   {"kty":"EC","kid":"ec"},
+    ///   {"kty":"RSA","kid":"k1","e":"AQAB","n":"ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ"}]}"#;
+    /// let keys = xconnauth::KeySet::from_jwks(jwks).unwrap();
+    /// assert_eq!(keys.len(), 1);
+    /// let skipped: Vec<_> = keys.skipped().iter().map(|s| (s.index, s.kid.as_deref())).collect();
+    /// assert_eq!(skipped, [(0, None), (1, None), (2, Some("ec"))]);
+    /// assert_eq!(keys.skipped()[0].reason, "\"kid\" is a number, not a string");
+    /// ```
     ///
     /// # Errors
-    /// The document is not strict JSON, has no `keys` array, an RSA signing entry is
-    /// malformed (bad base64url `n`/`e`, non-string `kid`), or no usable key remains.
+    /// The document is not strict JSON, is too large, has no `keys` array, or no
+    /// usable key remains (the message names the first skipped entries' reasons).
     pub fn from_jwks(jwks: &[u8]) -> Result<KeySet, ConfigError> {
         KeySet::from_jwks_with(jwks, Backend::default())
     }
@@ -420,28 +448,58 @@ impl KeySet {
             return Err(ConfigError::new("JWKS has no \"keys\" array"));
         };
         let mut keys = Vec::new();
+        let mut skipped = Vec::new();
         for (index, entry) in list.iter().enumerate() {
             let Value::Object(jwk) = entry else {
-                return Err(ConfigError::new(format!(
-                    "JWKS key #{index} is not an object"
-                )));
+                skipped.push(SkippedKey {
+                    index,
+                    kid: None,
+                    reason: format!("the entry is a {}, not an object", entry.type_name()),
+                });
+                continue;
             };
-            if let Some(key) = parse_jwk(&jwk, index, backend)? {
-                keys.push(key);
+            match parse_jwk(&jwk, backend) {
+                Ok(key) => keys.push(key),
+                Err(reason) => skipped.push(SkippedKey {
+                    index,
+                    kid: match jwk.get("kid") {
+                        Some(Value::String(k)) => Some(String::from_iter(k.chars())),
+                        _ => None,
+                    },
+                    reason,
+                }),
             }
         }
         if keys.is_empty() {
-            return Err(ConfigError::new(
+            let mut message = String::from(
                 "JWKS has no usable RSA signing key (kty RSA, use sig or absent, alg RS*/PS* or absent)",
-            ));
+            );
+            for s in skipped.iter().take(5) {
+                let label = s
+                    .kid
+                    .as_deref()
+                    .map_or_else(|| format!("#{}", s.index), |k| format!("\"{k}\""));
+                message.push_str(&format!("; key {label}: {}", s.reason));
+            }
+            return Err(ConfigError::new(message));
         }
-        Ok(KeySet { keys })
+        Ok(KeySet { keys, skipped })
+    }
+
+    /// The entries of the JWKS that are not in this set, in document order, with the
+    /// reason for each (empty for a set built with [`from_keys`](Self::from_keys)).
+    #[must_use]
+    pub fn skipped(&self) -> &[SkippedKey] {
+        &self.skipped
     }
 
     /// A key set from keys built by hand.
     #[must_use]
     pub fn from_keys(keys: Vec<RsaKey>) -> KeySet {
-        KeySet { keys }
+        KeySet {
+            keys,
+            skipped: Vec::new(),
+        }
     }
 
     /// Number of usable keys.
@@ -488,83 +546,76 @@ impl KeySet {
     }
 }
 
-fn opt_str<'a>(
-    jwk: &Object<'a>,
-    name: &str,
-    index: usize,
-) -> Result<Option<crate::json::JsonStr<'a>>, ConfigError> {
+/// A string member, absent, or the reason the entry is skipped.
+fn opt_str<'a>(jwk: &Object<'a>, name: &str) -> Result<Option<crate::json::JsonStr<'a>>, String> {
     match jwk.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(ConfigError::new(format!(
-            "JWKS key #{index}: \"{name}\" is a {}, not a string",
+        Some(other) => Err(format!(
+            "\"{name}\" is a {}, not a string",
             other.type_name()
-        ))),
+        )),
     }
 }
 
-fn parse_jwk(
-    jwk: &Object<'_>,
-    index: usize,
-    backend: Backend,
-) -> Result<Option<RsaKey>, ConfigError> {
-    let kty = opt_str(jwk, "kty", index)?;
+/// The entry as a usable RSA signing key, or why it is skipped.
+fn parse_jwk(jwk: &Object<'_>, backend: Backend) -> Result<RsaKey, String> {
+    // Every member the verifier reads is checked first, so a malformed entry is
+    // reported as malformed whatever its other members say.
+    let kty = opt_str(jwk, "kty")?;
+    let use_ = opt_str(jwk, "use")?;
+    let alg = opt_str(jwk, "alg")?;
+    let kid = opt_str(jwk, "kid")?.map(|k| String::from_iter(k.chars()));
+    let (n, e) = (opt_str(jwk, "n")?, opt_str(jwk, "e")?);
     if !kty.is_some_and(|k| k.eq_str("RSA")) {
-        return Ok(None);
+        return Err(match kty {
+            Some(k) => format!("kty is \"{k}\", not RSA"),
+            None => String::from("no \"kty\""),
+        });
     }
-    if opt_str(jwk, "use", index)?.is_some_and(|u| !u.eq_str("sig")) {
-        return Ok(None);
+    if let Some(u) = use_.filter(|u| !u.eq_str("sig")) {
+        return Err(format!("use is \"{u}\", not sig"));
     }
     if let Some(ops) = jwk.get("key_ops") {
         let Value::Array(ops) = ops else {
-            return Err(ConfigError::new(format!(
-                "JWKS key #{index}: \"key_ops\" is not an array"
-            )));
+            return Err(String::from("\"key_ops\" is not an array"));
         };
         if !ops
             .iter()
             .any(|o| o.as_str().is_some_and(|s| s.eq_str("verify")))
         {
-            return Ok(None);
+            return Err(String::from("key_ops has no \"verify\""));
         }
     }
-    let alg = match opt_str(jwk, "alg", index)? {
+    let alg = match alg {
         None => None,
         Some(a) => match Algorithm::ALL.into_iter().find(|x| a.eq_str(x.name())) {
             Some(x) => Some(x),
             // RSA-OAEP, RS1, ...: not a key we may verify with.
-            None => return Ok(None),
+            None => {
+                return Err(format!(
+                    "alg is \"{a}\", not a supported signature algorithm"
+                ))
+            }
         },
     };
-    let kid = opt_str(jwk, "kid", index)?.map(|k| String::from_iter(k.chars()));
-    let label = kid
-        .as_deref()
-        .map_or_else(|| format!("#{index}"), |k| format!("\"{k}\""));
-    let n = decode_component(opt_str(jwk, "n", index)?, "n", &label)?;
-    let e = decode_component(opt_str(jwk, "e", index)?, "e", &label)?;
+    let n = decode_component(n, "n")?;
+    let e = decode_component(e, "e")?;
     RsaKey::from_components_with(&n, &e, kid.as_deref(), alg, backend)
-        .map(Some)
-        .map_err(|err| ConfigError::new(format!("JWKS key {label}: {err}")))
+        .map_err(|err| String::from(err.message()))
 }
 
 fn decode_component(
     value: Option<crate::json::JsonStr<'_>>,
     name: &str,
-    label: &str,
-) -> Result<Vec<u8>, ConfigError> {
+) -> Result<Vec<u8>, String> {
     let Some(value) = value else {
-        return Err(ConfigError::new(format!(
-            "JWKS key {label}: missing \"{name}\""
-        )));
+        return Err(format!("missing \"{name}\""));
     };
     let text = String::from_iter(value.chars());
     let mut out = vec![0u8; text.len() / 4 * 3 + 3];
     let len = Base64UrlUnpadded::decode(&text, &mut out)
-        .map_err(|_| {
-            ConfigError::new(format!(
-                "JWKS key {label}: \"{name}\" is not unpadded base64url"
-            ))
-        })?
+        .map_err(|_| format!("\"{name}\" is not unpadded base64url"))?
         .len();
     out.truncate(len);
     Ok(out)
@@ -662,6 +713,69 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(bad)
             );
+        }
+    }
+
+    /// Issue 17 / DESIGN §5: each malformed entry beside a usable key is skipped with
+    /// its reason instead of refusing the set.
+    #[test]
+    fn a_bad_entry_beside_a_good_one_is_skipped() {
+        let mut n = [0xA5u8; 256];
+        n[0] = 0xC1;
+        let n = Base64UrlUnpadded::encode_string(&n);
+        let good = format!(r#"{{"kty":"RSA","kid":"good","n":"{n}","e":"AQAB"}}"#);
+        for (bad, kid, reason) in [
+            (
+                String::from("1"),
+                None,
+                "the entry is a number, not an object",
+            ),
+            (
+                String::from(r#"{"kty":"RSA","use":null}"#),
+                None,
+                "\"use\" is a null, not a string",
+            ),
+            (
+                format!(r#"{{"kty":"RSA","kid":7,"n":"{n}","e":"AQAB"}}"#),
+                None,
+                "\"kid\" is a number, not a string",
+            ),
+            (
+                format!(r#"{{"kty":"RSA","kid":"p","n":"{n}=","e":"AQAB"}}"#),
+                Some("p"),
+                "\"n\" is not unpadded base64url",
+            ),
+            (
+                format!(r#"{{"kty":"RSA","kid":"m","n":"{n}"}}"#),
+                Some("m"),
+                "missing \"e\"",
+            ),
+            (
+                String::from(r#"{"kty":"EC","kid":"ec"}"#),
+                Some("ec"),
+                "kty is \"EC\", not RSA",
+            ),
+            (
+                String::from(r#"{"kty":"RSA","use":"enc","kid":"x"}"#),
+                Some("x"),
+                "use is \"enc\", not sig",
+            ),
+        ] {
+            let doc = format!(r#"{{"keys":[{bad},{good}]}}"#);
+            let keys = KeySet::from_jwks(doc.as_bytes()).unwrap();
+            assert_eq!(keys.len(), 1, "{bad}");
+            assert_eq!(
+                keys.skipped(),
+                [SkippedKey {
+                    index: 0,
+                    kid: kid.map(String::from),
+                    reason: String::from(reason)
+                }],
+                "{bad}"
+            );
+            let alone = format!(r#"{{"keys":[{bad}]}}"#);
+            let err = KeySet::from_jwks(alone.as_bytes()).unwrap_err();
+            assert!(err.message().contains(reason), "{}", err.message());
         }
     }
 }

@@ -68,9 +68,11 @@ mod verifier;
 
 pub use claims::{Audience, Claims, Header};
 pub use error::{ConfigError, Detail, Error, ErrorKind};
-pub use json::{Array, JsonStr, Number, Object, Value, MAX_DEPTH};
-pub use keys::{Algorithm, Backend, Discovery, KeySet, RsaKey, MAX_JWKS_BYTES, MAX_MODULUS_BITS};
-pub use policy::{Policy, MAX_LEEWAY, MAX_TOKEN_BYTES_LIMIT, OPTION_NAMES};
+pub use json::{Array, JsonStr, Number, Object, Value, MAX_DEPTH, MAX_OBJECT_NAMES};
+pub use keys::{
+    Algorithm, Backend, Discovery, KeySet, RsaKey, SkippedKey, MAX_JWKS_BYTES, MAX_MODULUS_BITS,
+};
+pub use policy::{Policy, MAX_LEEWAY, MAX_TOKEN_BYTES_LIMIT, MIN_RSA_BITS_FLOOR, OPTION_NAMES};
 pub use verifier::{
     bearer_token, bearer_token_bytes, decode_unverified, Unverified, Verified, VerifiedToken,
     Verifier, MAX_HEADER_NAMES,
@@ -103,9 +105,9 @@ pub fn __one_pass_split_agrees(token: &[u8]) -> Result<(), &'static str> {
 #[must_use]
 pub fn __one_pass_claims_agree(payload: &[u8]) -> bool {
     let what = "the payload is not a JSON object";
-    let one = Claims::parse_json(payload, what);
-    let two = Object::parse(payload)
-        .map_err(|_| Error::new(ErrorKind::BadJson, what))
+    let one = Claims::parse_json(payload, what, &mut []);
+    let two = Object::parse_limited(payload, usize::MAX, &mut [])
+        .map_err(|e| claims::json_error(e, what))
         .and_then(Claims::parse);
     alloc::format!("{one:?}") == alloc::format!("{two:?}")
 }

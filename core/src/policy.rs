@@ -10,6 +10,10 @@ use crate::keys::{Algorithm, MAX_MODULUS_BITS};
 /// verify buffer of that size is harmless.
 pub const MAX_TOKEN_BYTES_LIMIT: usize = 16 << 20;
 
+/// Smallest `min_rsa_bits` accepted (DESIGN §4): below it a policy could let keys
+/// that can be factored (a 17-bit key was once accepted with `min_rsa_bits: 16`).
+pub const MIN_RSA_BITS_FLOOR: u32 = 2048;
+
 /// Largest `leeway` accepted (ten years): only there to keep time arithmetic far from
 /// any overflow; sensible values are seconds to minutes.
 pub const MAX_LEEWAY: u64 = 315_360_000;
@@ -50,9 +54,11 @@ pub struct Policy {
     pub required_client_roles: BTreeMap<String, Vec<String>>,
     /// Claims that must be present. `exp` and `iss` always are. Default `[exp]`.
     pub required_claims: Vec<String>,
-    /// Smallest accepted modulus in bits. Default 2048.
+    /// Smallest accepted modulus in bits. Default 2048, at least
+    /// [`MIN_RSA_BITS_FLOOR`].
     pub min_rsa_bits: u32,
-    /// Largest accepted modulus in bits. Default 8192.
+    /// Largest accepted modulus in bits. Default 8192, at most
+    /// [`MAX_MODULUS_BITS`] (16384).
     pub max_rsa_bits: u32,
     /// Longest accepted token in octets. Default 16384.
     pub max_token_bytes: usize,
@@ -219,6 +225,12 @@ impl Policy {
                 "policy: leeway above {MAX_LEEWAY} s"
             )));
         }
+        if self.min_rsa_bits < MIN_RSA_BITS_FLOOR {
+            return Err(ConfigError::new(format!(
+                "policy: min_rsa_bits {} is below {MIN_RSA_BITS_FLOOR}",
+                self.min_rsa_bits
+            )));
+        }
         if self.min_rsa_bits > self.max_rsa_bits {
             return Err(ConfigError::new(format!(
                 "policy: min_rsa_bits {} is above max_rsa_bits {}",
@@ -354,5 +366,37 @@ mod tests {
         p.validate().unwrap();
         p.min_rsa_bits = 9000;
         assert!(p.validate().is_err());
+    }
+
+    /// DESIGN §4: `min_rsa_bits` below 2048 or `max_rsa_bits` above 16384 (or min
+    /// above max) is a configuration error, whichever way the policy was built.
+    #[test]
+    fn rsa_size_floors() {
+        for (min, max, ok) in [
+            (2048, 8192, true),
+            (2048, 2048, true),
+            (2048, 16384, true),
+            (16384, 16384, true),
+            (2047, 8192, false),
+            (16, 8192, false),
+            (0, 8192, false),
+            (2048, 16385, false),
+            (2048, u32::MAX, false),
+            (4096, 3072, false),
+        ] {
+            let mut p = Policy::new(["i"]);
+            (p.min_rsa_bits, p.max_rsa_bits) = (min, max);
+            assert_eq!(p.validate().is_ok(), ok, "struct {min}..{max}");
+            let json = format!(r#"{{"issuers":"i","min_rsa_bits":{min},"max_rsa_bits":{max}}}"#);
+            let from_json = Policy::from_json(json.as_bytes()).and_then(|p| p.validate());
+            assert_eq!(from_json.is_ok(), ok, "JSON {min}..{max}");
+        }
+        let mut p = Policy::new(["i"]);
+        p.min_rsa_bits = 16;
+        let e = crate::Verifier::new(crate::KeySet::from_keys(vec![]), p).unwrap_err();
+        assert!(
+            format!("{e}").contains("min_rsa_bits 16 is below 2048"),
+            "{e}"
+        );
     }
 }

@@ -198,8 +198,12 @@ pub(crate) fn decoded_len(segment: &[u8]) -> usize {
     b64::decoded_len(segment.len()).unwrap_or(segment.len() / 4 * 3)
 }
 
-fn json_object<'b>(bytes: &'b [u8], what: &'static str) -> Result<Object<'b>, Error> {
-    Object::parse(bytes).map_err(|_| Error::new(ErrorKind::BadJson, what))
+fn json_object<'b>(
+    bytes: &'b [u8],
+    what: &'static str,
+    room: &mut [u8],
+) -> Result<Object<'b>, Error> {
+    Object::parse_limited(bytes, usize::MAX, room).map_err(|e| crate::claims::json_error(e, what))
 }
 
 /// Most member names a header may hold. Real headers have under ten; the header is
@@ -217,7 +221,7 @@ fn header_error(e: JsonError) -> Error {
 }
 
 fn header_object(bytes: &[u8]) -> Result<Object<'_>, Error> {
-    Object::parse_limited(bytes, MAX_HEADER_NAMES).map_err(header_error)
+    Object::parse_limited(bytes, MAX_HEADER_NAMES, &mut []).map_err(header_error)
 }
 
 /// The header members the verifier acts on, read in the pass that validates the
@@ -254,9 +258,15 @@ impl<'a> HeaderFields<'a> {
 fn header_with_fields(bytes: &[u8]) -> Result<(Object<'_>, HeaderFields<'_>), Error> {
     let mut fields = HeaderFields::default();
     const INTEREST: u64 = crate::json::interest(&["alg", "kid", "crit", "b64", "cty"]);
-    let obj = Object::parse_with(bytes, MAX_HEADER_NAMES, INTEREST, |name, value, _| {
-        fields.see(name, value);
-    })
+    let obj = Object::parse_with(
+        bytes,
+        MAX_HEADER_NAMES,
+        &mut [],
+        INTEREST,
+        |name, value, _| {
+            fields.see(name, value);
+        },
+    )
     .map_err(header_error)?;
     Ok((obj, fields))
 }
@@ -573,6 +583,14 @@ impl Verifier {
         }
         // 2. split (and the base64url of all three segments, see `parts`)
         let parts = parts(token, buf)?;
+        // The tail no segment decoded into is scratch room for the payload's duplicate
+        // check (at least a quarter of the token: the decoded bytes are 3/4 of it).
+        let used = [&parts.header, &parts.payload, &parts.signature]
+            .into_iter()
+            .filter_map(|r| r.as_ref().ok().map(|&(_, to)| to))
+            .max()
+            .unwrap_or(0);
+        let (buf, room) = buf.split_at_mut(used.min(buf.len()));
         let buf: &'b [u8] = buf;
         let bytes = |at: Result<(usize, usize), Error>| {
             at.map(|(from, to)| buf.get(from..to).unwrap_or_default())
@@ -598,7 +616,7 @@ impl Verifier {
         };
         // 7. payload
         let payload_bytes = bytes(parts.payload)?;
-        let claims = Claims::parse_json(payload_bytes, "the payload is not a JSON object")?;
+        let claims = Claims::parse_json(payload_bytes, "the payload is not a JSON object", room)?;
         // 8. claims
         self.check_claims_with_key(&claims, now, Some(set))?;
         Ok(Verified {
@@ -929,8 +947,9 @@ pub fn decode_unverified<'b>(token: &[u8], buf: &'b mut [u8]) -> Result<Unverifi
     let (hbuf, rest) = buf.split_at_mut(decoded_len(seg.header));
     let header = decode_b64(seg.header, hbuf, "the header is not canonical base64url")?;
     let header = header_object(header)?;
-    let payload = decode_b64(seg.payload, rest, "the payload is not canonical base64url")?;
-    let payload = json_object(payload, "the payload is not a JSON object")?;
+    let (pbuf, room) = rest.split_at_mut(decoded_len(seg.payload).min(rest.len()));
+    let payload = decode_b64(seg.payload, pbuf, "the payload is not canonical base64url")?;
+    let payload = json_object(payload, "the payload is not a JSON object", room)?;
     Ok(Unverified { header, payload })
 }
 

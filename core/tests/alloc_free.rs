@@ -156,3 +156,29 @@ fn base64_decode(s: &str) -> Vec<u8> {
     }
     out
 }
+
+/// Issue 17: the exact duplicate check of a large object (more names than the
+/// validator's hash slots, or colliding hashes) works in the caller's buffer or on the
+/// stack, never on the heap.
+#[test]
+fn a_payload_object_with_a_thousand_names_allocates_nothing() {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    let mut payload = String::from(r#"{"exp":2000000000"#);
+    for i in 0..1000 {
+        payload.push_str(&format!(",\"name{i}\":{i}"));
+    }
+    payload.push('}');
+    let token = format!(
+        "eyJhbGciOiJSUzI1NiJ9.{}.AAAA",
+        Base64UrlUnpadded::encode_string(payload.as_bytes())
+    );
+    // With room to spare, and with exactly the token's length (the least allowed).
+    for extra in [4096, 0] {
+        let mut buf = vec![0u8; token.len() + extra];
+        let (n, r) = allocations(|| {
+            decode_unverified(token.as_bytes(), &mut buf).and_then(|u| u.claims().map(|c| c.exp()))
+        });
+        assert_eq!(r.unwrap(), Some(2_000_000_000));
+        assert_eq!(n, 0, "the large-object check allocated {n} times");
+    }
+}

@@ -41,8 +41,8 @@ pub use http::{xca_problem_json, xca_www_authenticate};
 pub use status::*;
 pub use verifier::{
     xca_verifier, xca_verifier_free, xca_verifier_new, xca_verifier_new_remote,
-    xca_verifier_refresh, xca_verifier_set_jwks, xca_verifier_status_json, xca_verify,
-    xca_verify_header,
+    xca_verifier_refresh, xca_verifier_set_jwks, xca_verifier_skipped_keys,
+    xca_verifier_status_json, xca_verify, xca_verify_header,
 };
 
 /// The library version, e.g. `"0.1.0"`: static, NUL-terminated, never NULL. The ELF

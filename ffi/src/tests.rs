@@ -263,6 +263,11 @@ fn invalid_configuration() {
         &br#"{"issuer":"x"}"#[..],
         br#"{}"#,
         br#"{"issuers":"x","algorithms":["HS256"]}"#,
+        // DESIGN §4 floors.
+        br#"{"issuers":"x","min_rsa_bits":16}"#,
+        br#"{"issuers":"x","min_rsa_bits":2047}"#,
+        br#"{"issuers":"x","max_rsa_bits":16385}"#,
+        br#"{"issuers":"x","min_rsa_bits":4096,"max_rsa_bits":3072}"#,
         b"not json",
         b"",
     ] {
@@ -487,7 +492,8 @@ fn remote_verifier_down_at_start() {
     assert_eq!(name(xca_verifier_refresh(v.0)), "keys_unavailable");
     assert!(last_error().contains("127.0.0.1:9"), "{}", last_error());
     // Two fetches at most, each within the 0.5 s deadline (plus wake-up slack).
-    assert!(started.elapsed() < std::time::Duration::from_millis(1500));
+    // Generous for a loaded 2-core CI machine; a missing deadline would take minutes.
+    assert!(started.elapsed() < std::time::Duration::from_millis(3000));
     let status: serde_json::Value = serde_json::from_str(&status_json(&v)).unwrap();
     assert_eq!(status["remote"], true);
     let iss = &status["issuers"][0];
@@ -576,4 +582,75 @@ fn remote_verifier_arguments_and_misuse() {
     let local = example_verifier();
     assert_eq!(xca_verifier_refresh(local.0), XCA_INVALID_ARGUMENT);
     assert_eq!(status_json(&local), r#"{"issuers":[],"remote":false}"#);
+    // A remote verifier's key sets are in its status, not in the skipped list.
+    let mut len = 0;
+    assert_eq!(
+        xca_verifier_skipped_keys(v.0, ptr::null_mut(), 0, &mut len),
+        XCA_INVALID_ARGUMENT
+    );
+}
+
+fn skipped_keys(v: &Handle) -> String {
+    let mut len = 0;
+    assert_eq!(
+        xca_verifier_skipped_keys(v.0, ptr::null_mut(), 0, &mut len),
+        XCA_BUFFER_TOO_SMALL
+    );
+    let mut buf = vec![0u8; len + 1];
+    let mut got = usize::MAX;
+    assert_eq!(
+        xca_verifier_skipped_keys(v.0, buf.as_mut_ptr(), buf.len(), &mut got),
+        XCA_OK
+    );
+    assert_eq!((got, buf[len]), (len, 0), "length and NUL terminator");
+    String::from_utf8(buf[..len].to_vec()).unwrap()
+}
+
+/// Issue 17 / DESIGN §5: malformed entries are skipped with their reason, the rest of
+/// the set stays usable, and the reasons are readable through the C API.
+#[test]
+fn malformed_jwks_entries_are_skipped_and_reported() {
+    let v = example_verifier();
+    let first = skipped_keys(&v);
+    assert!(first.starts_with(r#"[{"index":0,"kid":"LdiL-7-yveTQa7g5h11UOGyNKj7NPspxeiWidbHA4n4","reason":"use is \"enc\", not sig"}"#), "{first}");
+    assert!(first.contains(r#"{"index":2,"kid":"kBd7BLKZuZ957hvuqs7CaPH2udUOjwOubNv8Oxv2Ac8","reason":"kty is \"EC\", not RSA"}"#), "{first}");
+
+    let jwks = String::from_utf8(example("jwks.json")).unwrap();
+    let bad = concat!(
+        r#"{"kty":"RSA","use":null,"kid":"u","n":"AQAB","e":"AQAB"},"#,
+        r#"{"kty":"RSA","kid":7,"n":"AQAB","e":"AQAB"},"#,
+        r#"{"kty":"RSA","kid":"pad","n":"AQAB==","e":"AQAB"},"#,
+        r#"{"kty":"RSA","kid":"no-e","n":"AQAB"},"#,
+        r#""not a key","#,
+    );
+    let mixed = jwks.replacen("[", &format!("[{bad}"), 1);
+    assert_eq!(
+        xca_verifier_set_jwks(v.0, mixed.as_ptr(), mixed.len()),
+        XCA_OK,
+        "{}",
+        last_error()
+    );
+    assert_eq!(verify(&v, &token(), NOW).0, XCA_OK);
+    let listed = skipped_keys(&v);
+    for want in [
+        r#"{"index":0,"kid":"u","reason":"\"use\" is a null, not a string"}"#,
+        r#"{"index":1,"kid":null,"reason":"\"kid\" is a number, not a string"}"#,
+        r#"{"index":2,"kid":"pad","reason":"\"n\" is not unpadded base64url"}"#,
+        r#"{"index":3,"kid":"no-e","reason":"missing \"e\""}"#,
+        r#"{"index":4,"kid":null,"reason":"the entry is a string, not an object"}"#,
+    ] {
+        assert!(listed.contains(want), "{want} not in {listed}");
+    }
+    // Only bad entries: the whole set is refused, and the old keys stay.
+    let only_bad = format!("{{\"keys\":[{}]}}", bad.trim_end_matches(','));
+    assert_eq!(
+        xca_verifier_set_jwks(v.0, only_bad.as_ptr(), only_bad.len()),
+        XCA_INVALID_CONFIG
+    );
+    assert!(last_error().contains("missing \"e\""), "{}", last_error());
+    assert_eq!(skipped_keys(&v), listed);
+    assert_eq!(
+        xca_verifier_skipped_keys(ptr::null(), ptr::null_mut(), 0, ptr::null_mut()),
+        XCA_NULL_ARGUMENT
+    );
 }

@@ -33,15 +33,73 @@ enum Keys {
     // blocks a key swap and a swap never blocks verification. A swap stores the Arc
     // only once the new Verifier is complete: readers see the old or the new key set,
     // never a mix.
-    Local(ArcSwap<Verifier>),
+    Local(ArcSwap<LocalKeys>),
     // The engine owns the keys (and swaps them the same way inside).
     Remote(RemoteVerifier),
+}
+
+/// The keys of a verifier from `xca_verifier_new()`, swapped as one.
+struct LocalKeys {
+    verifier: Verifier,
+    /// The JWKS entries the keys were built without, as a JSON array (see
+    /// `xca_verifier_skipped_keys`): it always describes the set in use.
+    skipped: Arc<str>,
+}
+
+impl LocalKeys {
+    fn new(
+        keys: KeySet,
+        build: impl FnOnce(KeySet) -> Result<Verifier, xconnauth_core::ConfigError>,
+    ) -> Result<LocalKeys, Failure> {
+        let skipped = skipped_json(&keys);
+        Ok(LocalKeys {
+            verifier: build(keys)?,
+            skipped,
+        })
+    }
+}
+
+/// `[{"index":N,"kid":"..."|null,"reason":"..."}, ...]` for `xca_verifier_skipped_keys`.
+fn skipped_json(keys: &KeySet) -> Arc<str> {
+    let quote = |s: &str| {
+        let mut out = String::with_capacity(s.len() + 2);
+        out.push('"');
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                // Controls, and the line separators JavaScript-style readers choke on.
+                c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => {
+                    let mut units = [0u16; 2];
+                    for unit in c.encode_utf16(&mut units) {
+                        out.push_str(&format!("\\u{unit:04x}"));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    };
+    let items: Vec<String> = keys
+        .skipped()
+        .iter()
+        .map(|s| {
+            format!(
+                r#"{{"index":{},"kid":{},"reason":{}}}"#,
+                s.index,
+                s.kid.as_deref().map_or_else(|| String::from("null"), quote),
+                quote(&s.reason)
+            )
+        })
+        .collect();
+    format!("[{}]", items.join(",")).into()
 }
 
 impl xca_verifier {
     fn verify(&self, token: &[u8], now: u64) -> Result<VerifiedToken, xconnauth_core::Error> {
         match &self.keys {
-            Keys::Local(current) => current.load().verify(token, now),
+            Keys::Local(current) => current.load().verifier.verify(token, now),
             Keys::Remote(remote) => remote.verify(token, now),
         }
     }
@@ -52,7 +110,7 @@ impl xca_verifier {
         now: u64,
     ) -> Result<VerifiedToken, xconnauth_core::Error> {
         match &self.keys {
-            Keys::Local(current) => current.load().verify_header_bytes(value, now),
+            Keys::Local(current) => current.load().verifier.verify_header_bytes(value, now),
             Keys::Remote(remote) => remote.verify_header_bytes(value, now),
         }
     }
@@ -144,9 +202,9 @@ pub extern "C" fn xca_verifier_new(
             }
             let policy = Policy::from_json(policy_json)?;
             let keys = KeySet::from_jwks(jwks)?;
-            let verifier = Verifier::new(keys, policy)?;
+            let local = LocalKeys::new(keys, |keys| Verifier::new(keys, policy))?;
             let handle = Box::new(xca_verifier {
-                keys: Keys::Local(ArcSwap::from_pointee(verifier)),
+                keys: Keys::Local(ArcSwap::from_pointee(local)),
             });
             // SAFETY: `out` is non-NULL (checked above) and the caller guarantees it is
             // writable. Ownership of the box passes to the caller.
@@ -275,7 +333,7 @@ pub extern "C" fn xca_verifier_set_jwks(
                 ));
             };
             let keys = KeySet::from_jwks(jwks)?;
-            let next = current.load().with_keys(keys)?;
+            let next = LocalKeys::new(keys, |keys| current.load().verifier.with_keys(keys))?;
             // The old verifier is dropped by the last reader still using it.
             current.store(Arc::new(next));
             Ok(())
@@ -306,6 +364,49 @@ pub extern "C" fn xca_verifier_refresh(v: *mut xca_verifier) -> xca_status {
                 ));
             };
             Ok(remote.refresh()?)
+        })())
+    }
+}
+
+/// The entries of the JWKS behind the verifier's current keys that were skipped
+/// (other key types, encryption keys, other algorithms, malformed entries), with the
+/// reason for each: a JSON array of `{"index":N,"kid":"..." or null,"reason":"..."}`
+/// in document order, `[]` when every entry is in use. For diagnostics: one bad entry
+/// never refuses the whole JWKS, so this is where it shows.
+///
+/// Writes the array to `out` (NUL-terminated; `*out_len` excludes the NUL). When `cap`
+/// is too small, returns `XCA_BUFFER_TOO_SMALL` with the needed length (without the
+/// NUL) in `*out_len`; a NULL `out` with `cap == 0` asks for the length only.
+///
+/// A verifier from `xca_verifier_new_remote()` keeps one key set per issuer, refreshed
+/// by itself: its key ids and fetch errors are in `xca_verifier_status_json()`, and
+/// this call refuses it with `XCA_INVALID_ARGUMENT`.
+///
+/// Returns `XCA_OK`, `XCA_NULL_ARGUMENT`, `XCA_BUFFER_TOO_SMALL`, `XCA_INVALID_ARGUMENT`
+/// or `XCA_PANIC`.
+#[no_mangle]
+pub extern "C" fn xca_verifier_skipped_keys(
+    v: *const xca_verifier,
+    out: *mut u8,
+    cap: usize,
+    out_len: *mut usize,
+) -> xca_status {
+    ffi_panic_boundary! {
+        finish((|| {
+            // SAFETY: the caller guarantees `v` is NULL or a live handle.
+            let handle = unsafe { handle(v) }?;
+            // SAFETY: the caller guarantees `out` is NULL or writable for `cap` bytes and
+            // `out_len` NULL or writable.
+            let buf = unsafe { OutBuf::new(out, cap, out_len, false) }?;
+            let Keys::Local(current) = &handle.keys else {
+                return Err(Failure::new(
+                    XCA_INVALID_ARGUMENT,
+                    "this verifier fetches its keys from its issuers \
+                     (xca_verifier_new_remote): see xca_verifier_status_json()",
+                ));
+            };
+            let json = Arc::clone(&current.load().skipped);
+            buf.write_text(json.as_bytes())
         })())
     }
 }

@@ -21,8 +21,9 @@ mod remote;
 /// A set of trusted RSA signing keys, parsed once from a JWKS document.
 ///
 /// Only RSA signing keys are kept (``kty`` ``RSA``, ``use`` absent or ``sig``); other
-/// entries (EC keys, ``use: enc`` / RSA-OAEP keys) are skipped. A document without any
-/// usable key raises ``ConfigError``.
+/// entries (EC keys, ``use: enc`` / RSA-OAEP keys) and malformed ones (``"use": null``,
+/// a numeric ``kid``, a bad ``n`` or ``e``, ...) are skipped and listed in ``skipped``
+/// with their reason. A document without any usable key raises ``ConfigError``.
 #[pyclass(frozen, module = "xconnauth._xconnauth")]
 pub struct KeySet {
     inner: xconnauth::KeySet,
@@ -37,9 +38,10 @@ impl KeySet {
     /// default is the fastest one in this build (``DEFAULT_BACKEND``). Both give the
     /// same verdict on every token.
     ///
-    /// Raises ``ConfigError`` when the document is not strict JSON, holds a malformed
-    /// RSA key, or has no usable signing key; ``TypeError`` unless ``jwks`` is str or
-    /// bytes; ``ValueError`` for an unknown backend name.
+    /// Raises ``ConfigError`` when the document is not strict JSON, is too large, has
+    /// no ``keys`` array or no usable signing key (malformed entries are skipped, see
+    /// ``skipped``); ``TypeError`` unless ``jwks`` is str or bytes; ``ValueError`` for
+    /// an unknown backend name.
     #[staticmethod]
     #[pyo3(signature = (jwks, backend = None))]
     fn from_jwks(
@@ -78,6 +80,24 @@ impl KeySet {
         self.inner
             .iter()
             .map(|k| k.kid().map(str::to_owned))
+            .collect()
+    }
+
+    /// The JWKS entries that are not in the set, in document order: one dict per entry
+    /// with ``index`` (position in ``keys``), ``kid`` (``None`` unless a string) and
+    /// ``reason``.
+    #[getter]
+    fn skipped<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        self.inner
+            .skipped()
+            .iter()
+            .map(|s| {
+                let d = PyDict::new(py);
+                d.set_item("index", s.index)?;
+                d.set_item("kid", s.kid.as_deref())?;
+                d.set_item("reason", &s.reason)?;
+                Ok(d)
+            })
             .collect()
     }
 

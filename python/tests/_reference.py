@@ -1030,7 +1030,8 @@ def base_draft(world: World, rng: random.Random) -> Draft:
         req_claims += _sample(rng, present, 1, 3)
     bits_min, bits_max = 2048, 8192
     if rng.random() < 0.1:
-        bits_min = rng.randint(1024, min(2048, signer.bits))
+        # At or above the floor: below 2048 is a configuration error (DESIGN §4).
+        bits_min = rng.randint(2048, max(2048, min(4096, signer.bits)))
     if rng.random() < 0.1:
         bits_max = rng.randint(signer.bits, 16384)
     if signer.bits > bits_max:
@@ -1709,16 +1710,15 @@ def weak_key_size(dr: Draft, rng: random.Random) -> None:
         dr.intend("weak_key", kind)
     elif kind == "2047":
         key = w.sized[2047]
-        o["min_rsa_bits"] = rng.choice((2047, 2048))
-        if o["min_rsa_bits"] == 2048:
-            dr.intend("weak_key", "2047 < 2048 though 256 octets")
+        o["min_rsa_bits"] = 2048  # the floor: min_rsa_bits 2047 is a configuration error
+        dr.intend("weak_key", "2047 < 2048 though 256 octets")
     elif kind == "below_custom":
         key = w.sized[rng.choice((2049, 2056, 3072))]
         o["min_rsa_bits"] = key.bits + rng.randint(1, 100)
         o["max_rsa_bits"] = max(o["max_rsa_bits"], o["min_rsa_bits"])
         dr.intend("weak_key", kind)
     elif kind == "at_min":
-        key = w.sized[rng.choice((1024, 1536, 2040, 2047, 2049, 3072))]
+        key = w.sized[rng.choice((2049, 2056, 3072))]  # min_rsa_bits is at least 2048
         o["min_rsa_bits"] = key.bits
         o["max_rsa_bits"] = max(o["max_rsa_bits"], key.bits)
     elif kind == "above_max":
@@ -2534,6 +2534,8 @@ def make_case(world: World, seed: int, index: int) -> Dict[str, Any]:
                 dr.families.append(d.name)
             if not any(usable_key(k, dr.options["algorithms"]) for k in dr.jwks["keys"]):
                 continue  # a JWKS without usable key is a configuration error (README step 5): retry
+            if not 2048 <= dr.options["min_rsa_bits"] <= dr.options["max_rsa_bits"] <= 16384:
+                continue  # key-size bounds outside the floors are a configuration error: retry
             token = dr.build()
         except (ValueError, AssertionError, IndexError, KeyError, TypeError):
             continue  # a defect that does not apply to this base token: retry

@@ -9,7 +9,7 @@ import re
 import subprocess
 import sys
 import time
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import pytest
 
@@ -71,6 +71,33 @@ def test_keyset_from_str_and_bytes(demo: Dict[str, Any]) -> None:
     assert len(a) == len(b) == len(c) == 1
     assert a.kids == ["axxZI6gTmiL25UHJqyv5Ng7l6jk40vgF6A0mbMYHaOU"]
     assert "RS256, 2048 bits" in repr(a)
+
+
+def test_keyset_skips_malformed_entries_with_reasons(key_a: RsaKey, token_a: str) -> None:
+    """Issue 17 / DESIGN §5: one bad entry does not spoil the set; the reasons are kept."""
+    good = key_a.jwk("a")
+    bad: List[Any] = [
+        {"kty": "RSA", "use": None, "kid": "u", "n": good["n"], "e": "AQAB"},
+        {"kty": "RSA", "kid": 7, "n": good["n"], "e": "AQAB"},
+        {"kty": "RSA", "kid": "pad", "n": good["n"] + "==", "e": "AQAB"},
+        {"kty": "RSA", "kid": "no-e", "n": good["n"]},
+        "not a key",
+        {"kty": "EC", "kid": "ec", "crv": "P-256"},
+    ]
+    keys = xconnauth.KeySet.from_jwks(json.dumps({"keys": bad + [good]}))
+    assert keys.kids == ["a"]
+    assert keys.skipped == [
+        {"index": 0, "kid": "u", "reason": '"use" is a null, not a string'},
+        {"index": 1, "kid": None, "reason": '"kid" is a number, not a string'},
+        {"index": 2, "kid": "pad", "reason": '"n" is not unpadded base64url'},
+        {"index": 3, "kid": "no-e", "reason": 'missing "e"'},
+        {"index": 4, "kid": None, "reason": "the entry is a string, not an object"},
+        {"index": 5, "kid": "ec", "reason": 'kty is "EC", not RSA'},
+    ]
+    assert verifier(keys).verify(token_a)["iss"] == ISS
+    assert xconnauth.KeySet.from_jwks(jwks(good)).skipped == []
+    with pytest.raises(xconnauth.ConfigError, match='key "no-e": missing "e"'):
+        xconnauth.KeySet.from_jwks(json.dumps({"keys": bad}))
 
 
 @pytest.mark.parametrize(
@@ -190,6 +217,10 @@ def test_argument_shape_errors(keys_a: xconnauth.KeySet) -> None:
         ({"leeway": 10**30}, '"leeway" must be an integer in 0..='),
         ({"min_rsa_bits": 4096, "max_rsa_bits": 2048}, "min_rsa_bits 4096"),
         ({"max_rsa_bits": 20000}, '"max_rsa_bits" must be an integer'),
+        ({"max_rsa_bits": 16385}, '"max_rsa_bits" must be an integer'),
+        ({"min_rsa_bits": 16}, "min_rsa_bits 16 is below 2048"),
+        ({"min_rsa_bits": 2047}, "min_rsa_bits 2047 is below 2048"),
+        ({"min_rsa_bits": 0, "max_rsa_bits": 1024}, "min_rsa_bits 0 is below 2048"),
         ({"max_token_bytes": 0}, "max_token_bytes must be in 1..="),
         ({"required_scopes": ["a b"]}, "contains a space"),
         ({"required_claims": [""]}, "required_claims holds an empty name"),

@@ -778,6 +778,26 @@ fn hostile(v: &Verifier, now: u64, worst: &mut Worst) {
         .and_then(|j| token_from_json(j, tail, input));
     check("header: 300 members", t, Err(TooLarge));
 
+    // Equal names (after unescaping) among many: the exact duplicate check, whose
+    // stack block is the deepest the JSON side goes (issue 17).
+    let mut w = Writer {
+        out: &mut json[..],
+        at: 0,
+    };
+    let mut built = w.put(br#"{"alg":"RS256""#);
+    for i in 0..120u32 {
+        let d = [b'0' + (i / 100) as u8, b'0' + (i / 10 % 10) as u8, b'0' + (i % 10) as u8];
+        built = built
+            .and_then(|()| w.put(br#","m"#))
+            .and_then(|()| w.put(&d))
+            .and_then(|()| w.put(br#"":0"#));
+    }
+    let t = built
+        .and_then(|()| w.put(br#","\u006d042":1}"#))
+        .and_then(|()| w.out.get(..w.at))
+        .and_then(|j| token_from_json(j, tail, input));
+    check("header: 121 members, one repeated escaped", t, Err(BadJson));
+
     // A header segment filling max_token_bytes (decodes to NUL bytes).
     input.fill(b'A');
     let t = input

@@ -1,6 +1,6 @@
 """Type stubs for the compiled module ``xconnauth._xconnauth``."""
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union, final
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, TypedDict, Union, final
 
 from ._claims import Claims
 from ._errors import InvalidToken, KeysUnavailable
@@ -32,6 +32,13 @@ BACKENDS: Tuple[str, ...]
 DEFAULT_BACKEND: str
 
 _Text = Union[str, bytes, bytearray]
+
+class SkippedKey(TypedDict):
+    """A JWKS entry left out of a ``KeySet``, and why."""
+
+    index: int
+    kid: Optional[str]
+    reason: str
 _Now = Union[int, float, None]
 _Names = Union[str, Sequence[str]]
 
@@ -43,6 +50,8 @@ class KeySet:
     def from_jwks(jwks: _Text, backend: Optional[str] = None) -> KeySet: ...
     @property
     def kids(self) -> List[Optional[str]]: ...
+    @property
+    def skipped(self) -> List[SkippedKey]: ...
     @property
     def backend(self) -> str: ...
     def __len__(self) -> int: ...
