@@ -1817,12 +1817,12 @@ mod tests {
                     doc.push(',');
                 }
                 // Escape some names: equal after unescaping is still a duplicate.
-                let written = if rng() % 4 == 0 {
+                let written = if rng().is_multiple_of(4) {
                     n.replacen('n', "\\u006e", 1)
                 } else {
                     n.clone()
                 };
-                let value = if rng() % 8 == 0 {
+                let value = if rng().is_multiple_of(8) {
                     r#"{"n0":[1,"}"]}"#
                 } else {
                     "0"
