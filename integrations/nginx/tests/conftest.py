@@ -32,7 +32,9 @@ NGINX_DIR = HERE.parent
 ROOT = NGINX_DIR.parents[1]
 SNIPPET = NGINX_DIR / "xconnauth.conf"
 sys.path.insert(0, str(ROOT / "examples" / "issuer"))
+sys.path.insert(0, str(NGINX_DIR))
 
+from echo_upstream import EchoHandler  # noqa: E402
 from issuer import Issuer  # noqa: E402
 
 REALM_JSON = ROOT / "examples" / "issuer" / "realm.json"
@@ -84,23 +86,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-class _Echo(BaseHTTPRequestHandler):
-    """Answers every request with what nginx sent upstream: path and headers."""
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        body = json.dumps({"path": self.path, "headers": [[k, v] for k, v in self.headers.items()]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_POST = do_GET
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 class SlowJwks(BaseHTTPRequestHandler):
@@ -257,7 +242,7 @@ StartNginx = Callable[..., Nginx]
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[int]:
-    server, port = serve(_Echo)
+    server, port = serve(EchoHandler)
     yield port
     server.shutdown()
     server.server_close()

@@ -11,24 +11,22 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
-from conftest import (
-    NGINX_DIR,
+from conftest import (  # the fixtures' helpers
     ROOT,
     SNIPPET,
-    Issuer,
     Nginx,
     Response,
     SlowJwks,
     StartNginx,
     _start,
     free_port,
-    load_modules,
     main_conf,
     nginx_binary,
     render,
     serve,
     wait_for,
 )
+from issuer import Issuer, generate_rsa_key  # on sys.path through conftest
 
 # Profiles and locations the tests add next to the snippet's (inside its init_by_lua_block
 # and in a second server block).
@@ -69,7 +67,8 @@ server {
 
 def claims_of(token: str) -> Dict[str, Any]:
     payload = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims: Dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return claims
 
 
 def upstream_headers(r: Response) -> List[Tuple[str, str]]:
@@ -84,14 +83,14 @@ def header(r: Response, name: str) -> List[str]:
 def assert_problem(r: Response, status: int, code: str, *, challenge: str) -> Dict[str, Any]:
     assert r.status == status, r
     assert r.headers["content-type"] == "application/problem+json", r
-    body = r.json()
+    body: Dict[str, Any] = r.json()
     assert body["status"] == status and body["error"] == code, body
     assert r.headers.get("www-authenticate") == challenge, r
     return body
 
 
 def invalid_challenge(r: Response, error: str = "invalid_token") -> str:
-    value = r.headers.get("www-authenticate", "")
+    value: str = r.headers.get("www-authenticate", "")
     assert value.startswith(f'Bearer realm="demo", error="{error}", error_description="'), r
     return value
 
@@ -230,8 +229,6 @@ def test_no_token_is_401_with_a_bare_challenge(nginx: Nginx) -> None:
 
 @pytest.mark.parametrize("case", ["expired", "forged", "unknown_kid", "garbage", "basic", "audience", "not_yet"])
 def test_rejected_tokens_are_401(nginx: Nginx, issuer: Issuer, case: str) -> None:
-    from issuer import generate_rsa_key
-
     now = int(time.time())
     headers: List[Tuple[str, str]] = []
     token = None
