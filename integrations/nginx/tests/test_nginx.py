@@ -183,6 +183,17 @@ def test_injected_auth_headers_are_removed(nginx: Nginx, issuer: Issuer) -> None
     assert header(r, "X-Auth-Roles") == [",".join(claims_of(token)["realm_access"]["roles"])]
 
 
+def test_unsafe_claim_values_are_not_sent(nginx: Nginx, issuer: Issuer) -> None:
+    token = issuer.mint({"aud": "orders-api", "scope": "orders:read", "sub": "alice\r\nX-Admin: 1",
+                         "realm_access": {"roles": ["reader", "admin,root"]}, "azp": "web-app"})
+    r = nginx.get("/orders/1", token=token)
+    assert header(r, "X-Auth-Sub") == [] and header(r, "X-Auth-Roles") == [] and header(r, "X-Admin") == []
+    assert header(r, "X-Auth-Client-Id") == ["web-app"]
+    log = nginx.log()
+    assert "xconnauth: claim for X-Auth-Sub" in log and "xconnauth: claim for X-Auth-Roles" in log
+    assert "X-Admin" not in log and "admin,root" not in log  # the warning names the header, not the value
+
+
 def test_optional_location_passes_anonymous_callers_without_auth_headers(nginx: Nginx, issuer: Issuer) -> None:
     r = nginx.get_extra("/optional/x", headers=[("X-Auth-Sub", "admin"), ("X_Auth_Sub", "admin")])
     names = [k for k, _ in upstream_headers(r)]
