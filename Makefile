@@ -23,7 +23,7 @@ C_PKG := libxconnauth-$(VERSION)-$(HOST)
 C_TARBALL := $(DIST)/$(C_PKG).tar.gz
 
 .PHONY: demo see-it-work setup test test-all lint docs check-versions test-rust test-nostd \
-	test-msrv test-bench test-ffi test-python test-flows test-e2e test-cortex-m fuzz-smoke \
+	test-msrv test-bench test-ffi test-python test-flows test-e2e test-nginx test-cortex-m fuzz-smoke \
 	dist dist-python dist-c install uninstall package
 
 ## Verify the bundled Keycloak-style token, then show a tampered and an expired one rejected.
@@ -50,7 +50,7 @@ test: setup
 	@$(MAKE) --no-print-directory test-all
 
 test-all: lint test-rust test-nostd test-msrv test-bench test-ffi test-python test-flows \
-	test-e2e test-cortex-m fuzz-smoke package
+	test-e2e test-nginx test-cortex-m fuzz-smoke package
 	@echo "all tests passed"
 
 lint: check-versions docs
@@ -105,6 +105,12 @@ test-flows:
 # End to end: local Keycloak-style issuer, proxy, upstream; rotation, outage, kid storm.
 test-e2e:
 	bash examples/e2e/run_tests.sh -q
+
+# nginx/OpenResty: integrations/nginx/xconnauth.lua in a real nginx (2 workers) configured from
+# the snippet docs/integrations/nginx.md shows, with the local issuer: 200/401/403/503,
+# rotation, a slow key server. Reuses the release libxconnauth and the shared venv.
+test-nginx:
+	bash integrations/nginx/run_tests.sh -q
 
 # The core on a Cortex-M4F under QEMU (mps2-an386): verdicts, flash, heap, stack, instructions.
 test-cortex-m:

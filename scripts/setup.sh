@@ -9,7 +9,8 @@
 #     the MSRV toolchain (rust-version in Cargo.toml, built by `make test-msrv`)
 #   - cargo-fuzz (cargo install --locked) into the nightly-capable cargo bin directory
 #   - when root on a Debian-like system, apt packages: valgrind, pkg-config (C tests and
-#     the pkg-config example), mono-mcs + mono-runtime (.NET examples), binutils (readelf)
+#     the pkg-config example), mono-mcs + mono-runtime (.NET examples), binutils (readelf),
+#     nginx + libnginx-mod-http-lua + lua-resty-core + lua-cjson (integrations/nginx)
 #   - qemu-system-arm for the Cortex-M firmware, unpacked into a private prefix by
 #     examples/cortex-m/run.sh (a system-wide install can be refused by the newer
 #     qemu-utils already on such machines)
@@ -90,6 +91,13 @@ want mcs mono-mcs
 want mono mono-runtime
 want readelf binutils
 want g++ g++
+# integrations/nginx: nginx with the lua module, resty.core and cjson (libraries: asked of dpkg).
+want nginx nginx
+if command -v dpkg-query >/dev/null; then
+    for p in libnginx-mod-http-lua lua-resty-core lua-cjson; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$p")
+    done
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         log "apt-get install ${need_apt[*]}"
