@@ -37,6 +37,7 @@ ASGI middleware's, shared code).
 # at run time and cannot resolve strings on a callable instance.
 
 import json
+import sys
 import warnings
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -52,10 +53,12 @@ try:
     from starlette.requests import HTTPConnection, Request
     from starlette.responses import Response
     from starlette.status import WS_1008_POLICY_VIOLATION
-except ImportError as exc:  # pragma: no cover - exercised in a subprocess by the tests
+except ImportError:  # pragma: no cover - exercised in a subprocess by the tests
+    # No `as` name: it would be a module attribute to type checkers (and stubtest), not
+    # at run time. The original error stays chained as the context.
     raise ImportError(
-        f"xconnauth.fastapi needs FastAPI ({exc}); install it with: pip install 'xconnauth[fastapi]'"
-    ) from exc
+        f"xconnauth.fastapi needs FastAPI ({sys.exc_info()[1]}); install it with: pip install 'xconnauth[fastapi]'"
+    )
 
 from ._claims import Claims
 from ._errors import InvalidToken, MissingRole, MissingScope
