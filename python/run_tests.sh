@@ -5,7 +5,8 @@
 #      with pytest and mypy from PyPI; the import must resolve to the venv, not python/pysrc
 #   3. pytest over python/tests (the whole corpus included) against that installed copy
 #      (XCONNAUTH_REQUIRE_INSTALLED=1 makes tests/test_installed.py check where it came from)
-#   4. mypy --strict on the typed example and on the installed package, mypy's stubtest on
+#   4. mypy --strict on the typed and FastAPI examples and on the installed package (with
+#      xconnauth.fastapi), mypy's stubtest on
 #      the compiled module's stubs
 #   5. cargo fmt + clippy on the Rust half
 #
@@ -21,6 +22,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 python="${PYTHON:-python3}"
+FASTAPI_VERSION=0.163.2
+HTTPX2_VERSION=2.16.2
 venv="${VENV:-/tmp/xconnauth-py-venv}"
 start=$SECONDS
 
@@ -67,9 +70,12 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 py="$venv/bin/python"
 
-step "pip install $(basename "$wheel") pytest mypy"
+step "pip install $(basename "$wheel") pytest mypy, FastAPI for xconnauth.fastapi"
 "$py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$wheel"
-"$py" -m pip install --quiet --disable-pip-version-check pytest mypy
+# Pinned, so a FastAPI/Starlette release cannot turn the suite red by itself. Starlette's
+# TestClient wants httpx2 (with plain httpx it warns, and warnings are errors here).
+"$py" -m pip install --quiet --disable-pip-version-check pytest mypy \
+    "fastapi==$FASTAPI_VERSION" "httpx2==$HTTPX2_VERSION"
 # From a neutral directory, so nothing of the checkout can shadow the installed package.
 (cd / && "$py" - "$venv" "$version" <<'PY'
 import sys
@@ -95,6 +101,7 @@ XCONNAUTH_REQUIRE_INSTALLED=1 "$py" -m pytest -p no:cacheprovider "$@"
 step "mypy --strict (typed example, package) and stubtest"
 cd /tmp  # so mypy resolves xconnauth from the venv, not from the source tree
 "$py" -m mypy --strict --cache-dir "$venv/.mypy_cache" "$here/examples/typed_example.py"
+"$py" -m mypy --strict --cache-dir "$venv/.mypy_cache" "$here/examples/fastapi_app.py"
 "$py" -m mypy --strict --cache-dir "$venv/.mypy_cache" -p xconnauth
 "$py" -m mypy.stubtest --ignore-missing-stub xconnauth
 

@@ -297,8 +297,8 @@ def test_non_blocking_answers_at_once_and_learns_the_key(realm: RealmServer, key
             time.sleep(0.05)
     assert verifier.verify(token_b, now=NOW)
     # The ASGI middleware runs such a verifier inline, never in a thread.
-    assert xconnauth.ASGIMiddleware(lambda *a: None, verifier)._offload is False  # type: ignore[arg-type, return-value]
-    assert xconnauth.ASGIMiddleware(lambda *a: None, client_for(realm).verifier_for())._offload is True  # type: ignore[arg-type, return-value]
+    assert xconnauth.ASGIMiddleware(lambda *a: None, verifier)._gate.offload is False  # type: ignore[arg-type, return-value]
+    assert xconnauth.ASGIMiddleware(lambda *a: None, client_for(realm).verifier_for())._gate.offload is True  # type: ignore[arg-type, return-value]
 
 
 # Last known good --------------------------------------------------------------------------

@@ -56,6 +56,11 @@ class _Retry:
 
 _RETRY = _Retry()
 
+_Verdict = Union[Claims, ProblemResponse, _Retry]
+#: Runs a function in a worker thread and awaits its result (e.g. anyio's
+#: ``to_thread.run_sync``, Starlette's ``run_in_threadpool``).
+RunSync = Callable[[Callable[[], _Verdict]], Awaitable[_Verdict]]
+
 
 class _Gate:
     """The decision shared by both middleware kinds."""
@@ -66,6 +71,7 @@ class _Gate:
         realm: Optional[str],
         problem_type: Optional[str],
         exclude_paths: Collection[str],
+        offload: Optional[bool] = None,
     ) -> None:
         if not callable(getattr(verifier, "verify_header", None)):
             raise TypeError("verifier must have a verify_header(value, now=None) method")
@@ -73,8 +79,15 @@ class _Gate:
         self.realm = realm
         self.problem_type = problem_type
         self.exclude_paths = frozenset(exclude_paths)
+        if offload is None:
+            # A non-blocking ManagedVerifier never waits for a fetch: inline is safe.
+            offload = not isinstance(verifier, Verifier) and not getattr(verifier, "non_blocking", False)
+        #: Whether a verification that may wait for a key fetch runs in a thread
+        #: (``check_async``); the synchronous ``check`` ignores it.
+        self.offload = offload
+        self.cached_first = offload and callable(getattr(verifier, "verify_header_cached", None))
 
-    def check(self, values: List[str], cached: bool = False) -> Union[Claims, ProblemResponse, _Retry]:
+    def check(self, values: List[str], cached: bool = False) -> _Verdict:
         """Claims for a valid token, else the answer to send. ``cached``: use only the
         keys held now (``verify_header_cached``) and answer ``_RETRY`` when a fetch might
         change the verdict."""
@@ -97,6 +110,29 @@ class _Gate:
                 "the token signing keys are unavailable; try again later",
                 type_uri=self.problem_type,
             )
+
+    async def check_async(
+        self, values: List[str], run_sync: Optional[RunSync] = None
+    ) -> Union[Claims, ProblemResponse]:
+        """``check`` for an event loop, which it never blocks on a key fetch: with the
+        keys held now inline (tens of microseconds), and only a token that needs a fetch
+        again in a thread, where it waits at most the fetch deadline (see
+        ``ASGIMiddleware``). ``run_sync`` runs a function in a thread and awaits it
+        (default: the asyncio loop's default executor)."""
+        result: _Verdict = _RETRY
+        if self.cached_first:
+            result = self.check(values, cached=True)
+        if isinstance(result, _Retry):
+            if self.offload:
+                call = functools.partial(self.check, values)
+                if run_sync is None:
+                    result = await asyncio.get_running_loop().run_in_executor(None, call)
+                else:
+                    result = await run_sync(call)
+            else:
+                result = self.check(values)
+        assert not isinstance(result, _Retry)
+        return result
 
     def reject(self, exc: InvalidToken, no_credentials: bool) -> ProblemResponse:
         return problem_response(
@@ -179,39 +215,27 @@ class ASGIMiddleware:
         offload: Optional[bool] = None,
     ) -> None:
         self.app = app
-        self._gate = _Gate(verifier, realm, problem_type, exclude_paths)
-        if offload is None:
-            # A non-blocking ManagedVerifier never waits for a fetch: inline is safe.
-            offload = not isinstance(verifier, Verifier) and not getattr(verifier, "non_blocking", False)
-        self._offload = offload
-        self._cached_first = self._offload and callable(getattr(verifier, "verify_header_cached", None))
+        self._gate = _Gate(verifier, realm, problem_type, exclude_paths, offload)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope.get("type")
         if kind not in ("http", "websocket") or scope.get("path") in self._gate.exclude_paths:
             await self.app(scope, receive, send)
             return
-        values = [
-            bytes(value).decode("latin-1")
-            for name, value in scope.get("headers", ())
-            if bytes(name).lower() == b"authorization"
-        ]
-        result: Union[Claims, ProblemResponse, _Retry] = _RETRY
-        if self._cached_first:
-            result = self._gate.check(values, cached=True)
-        if isinstance(result, _Retry):
-            if self._offload:
-                loop = asyncio.get_running_loop()
-                result = await loop.run_in_executor(None, functools.partial(self._gate.check, values))
-            else:
-                result = self._gate.check(values)
-        assert not isinstance(result, _Retry)
+        values = authorization_values(scope.get("headers", ()))
+        result = await self._gate.check_async(values)
         if isinstance(result, ProblemResponse):
             await _reject(kind, result, send)
             return
         scope = dict(scope)
         scope[CLAIMS_KEY] = result
         await self.app(scope, receive, send)
+
+
+def authorization_values(headers: Iterable[Tuple[bytes, bytes]]) -> List[str]:
+    """The ``Authorization`` values among ASGI ``headers`` (all of them: more than one
+    is refused)."""
+    return [bytes(value).decode("latin-1") for name, value in headers if bytes(name).lower() == b"authorization"]
 
 
 async def _reject(kind: str, response: ProblemResponse, send: Send) -> None:
