@@ -156,6 +156,8 @@ uninstall:
 	$(MAKE) --no-print-directory -C ffi uninstall PREFIX=$(PREFIX)
 
 # `cargo package` (with its verify build) of every crate meant for crates.io.
-PUBLISHED_CRATES := xconnauth
+# Packaged together: cargo resolves xconnauth-remote's dependency on xconnauth from the
+# package being made, not from crates.io.
+PUBLISHED_CRATES := xconnauth xconnauth-remote
 package:
-	for c in $(PUBLISHED_CRATES); do $(CARGO) package --locked -p $$c || exit 1; done
+	$(CARGO) package --locked $(addprefix -p ,$(PUBLISHED_CRATES))

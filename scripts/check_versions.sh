@@ -36,6 +36,14 @@ while IFS= read -r manifest; do
     [ "$v" = "$version" ] || bad "$manifest: version \"$v\", workspace \"$version\""
 done < <(find . \( -name target -o -name .git -o -name dist \) -prune -o -name Cargo.toml -print | sort)
 
+# A published crate names its path dependencies on our crates with a version
+# (`xconnauth = { path = "../core", version = "..." }`): the same one.
+while IFS= read -r line; do
+    v="$(sed -n 's/.*version = "\([^"]*\)".*/\1/p' <<<"${line#*:}")"
+    [ "$v" = "$version" ] || bad "${line%%:*}: path dependency at \"$v\", workspace \"$version\""
+done < <(grep -rn --include=Cargo.toml -E '^xconnauth[a-z_-]* = \{.*path = .*version = ' . \
+    --exclude-dir=target --exclude-dir=.git --exclude-dir=dist || true)
+
 # Every lock file's entry for our own crates.
 while IFS= read -r lock; do
     awk -v want="$version" -v lock="$lock" '

@@ -28,6 +28,7 @@ cases=(
     "pyproject literal|python/pyproject.toml|s/^dynamic = .*/version = \"9.9.9\"/"
     "pc template|ffi/xconnauth.pc.in|s/^Version: .*/Version: 9.9.9/"
     "changelog|CHANGELOG.md|s/^## \\[0\\.[0-9.]*\\]/## [9.9.9]/"
+    "path dependency|remote/Cargo.toml|s/^xconnauth = { path = \"..\/core\", version = \".*\" }/xconnauth = { path = \"..\/core\", version = \"9.9.9\" }/"
 )
 n=0
 for c in "${cases[@]}"; do
