@@ -26,7 +26,7 @@ use xconnauth::{KeySet, Policy, Verifier};
 type Result<T> = std::result::Result<T, Box<dyn StdError>>;
 
 fn unhex(text: &str) -> Result<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return Err(format!("odd-length hex ({} digits)", text.len()).into());
     }
     (0..text.len())

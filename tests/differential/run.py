@@ -28,7 +28,6 @@ import argparse
 import base64
 import ctypes
 import json
-import os
 import random
 import subprocess
 import sys
@@ -40,9 +39,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = REPO / "tests" / "vectors" / "dev" / "cases.jsonl"
+# Wycheproof-derived signature cases: fed as they are (token and "Bearer <token>"), not mutated.
+WYCHEPROOF = REPO / "tests" / "vectors" / "dev" / "wycheproof_jwt.jsonl"
 SURFACES = ("rust", "c", "python", "cli")
 SHOW = 20  # disagreements printed in full
 BIG_TOKEN = 8192
+MIN_OUTCOMES = 19  # the 18 token categories and ok
 
 XCA_OK = 0
 
@@ -267,26 +269,36 @@ def header_value(rng, gen):
         token = gen.pick() if rng.random() < 0.97 else gen.huge()
     else:
         token = rng.choice([b"", b".", b"a.b.c", b"Bearer", gen.t + b" " + gen.t])
-    shape = rng.randrange(5)
-    if shape == 0:
+    shape = rng.randrange(40)
+    if shape < 8:
         return b"Bearer " + token
+    if shape == 8:
+        # Padding that takes the value (not the token) across max_token_bytes.
+        pad = rng.choice([b" ", b"\t", b" \t"]) * max(gen.max - len(token) + rng.randrange(-2, 3), 1)
+        where = rng.randrange(3)
+        if where == 0:
+            return pad + b"Bearer " + token
+        if where == 1:
+            return b"Bearer" + pad + b" " + token
+        return b"Bearer " + token + pad
     scheme = rng.choice(SCHEMES) if rng.random() < 0.6 else b"Bearer"
     sep = rng.choice(SEPARATORS)
     return rng.choice(AROUND) + scheme + sep + token + rng.choice(AROUND)
 
 
-def load_cases():
-    cases = []
-    for line in CASES.read_text().splitlines():
-        if line.strip():
-            cases.append(json.loads(line))
-    if len(cases) < 150:
-        sys.exit(f"differential: FAIL: {CASES} has only {len(cases)} cases")
+def load_cases(path, minimum):
+    """The corpus is required: a missing or shrunken file is a failure, not a skip."""
+    if not path.is_file():
+        sys.exit(f"differential: FAIL: the corpus file {path} is required")
+    cases = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    if len(cases) < minimum:
+        sys.exit(f"differential: FAIL: {path} has only {len(cases)} cases")
     return cases
 
 
-def build_inputs(cases, count, seed):
-    """Groups (jwks, policy, now) and inputs [(group, kind, bytes, origin)]."""
+def build_inputs(cases, extra, count, seed):
+    """Groups (jwks, policy, now) and inputs [(group, kind, bytes, origin, expected)]:
+    each case of `cases` and `extra` as it is, then mutations of the `cases` tokens."""
     rng = random.Random(seed)
     groups, group_of = [], {}
     inputs = []
@@ -294,7 +306,8 @@ def build_inputs(cases, count, seed):
     # size boundaries are covered by then, and every one of them costs megabytes.
     big = sum(1 for c in cases if len(c["token"]) > BIG_TOKEN)
     per_case = max(int((count - 2 * len(cases)) / (len(cases) - big + big / 10)) + 1, 0)
-    for case in cases:
+    for number, case in enumerate(cases + extra):
+        mutate = number < len(cases)
         if "jwks_ref" in case:
             jwks = (CASES.parent / case["jwks_ref"]).read_bytes()
         else:
@@ -309,12 +322,16 @@ def build_inputs(cases, count, seed):
         expect = case["expect"] if case["expect"] == "ok" else case["expect"]["error"]
         inputs.append((g, "T", token, f"corpus:{case['name']}", expect))
         inputs.append((g, "H", b"Bearer " + token, f"corpus-header:{case['name']}", None))
+        if not mutate:
+            continue
         gen = Gen(rng, token, case["options"].get("max_token_bytes", 16384))
         for n in range(per_case if len(token) <= BIG_TOKEN else per_case // 10):
             if n % 3 == 2:
                 inputs.append((g, "H", header_value(rng, gen), f"header<-{case['name']}", None))
             elif n % 97 == 0:
                 inputs.append((g, "T", gen.huge(), f"huge<-{case['name']}", None))
+            elif n % 83 == 0:
+                inputs.append((g, "T", rng.choice([b"Bearer ", b"bearer ", b" ", b"Bearer\t"]) + token, f"scheme-in-token<-{case['name']}", None))
             elif n % 89 == 0:
                 inputs.append((g, "T", rng.choice([b"", b" ", b"\n", b"\x00", b".", b"..", b"...", b"....", b"\xc3"]), "tiny", None))
             else:
@@ -496,9 +513,11 @@ def same(reference, other, surface):
         return False
 
 
-def show(data, limit=240):
-    text = repr(data[:limit])
-    return text + (f"... ({len(data)} bytes)" if len(data) > limit else f" ({len(data)} bytes)")
+def show(data, limit=4096):
+    """The whole input, or its first and last KiB when it is longer than `limit`."""
+    if len(data) <= limit:
+        return f"{data!r} ({len(data)} bytes)"
+    return f"{data[:1024]!r} ... {data[-1024:]!r} ({len(data)} bytes)"
 
 
 def main():
@@ -512,12 +531,13 @@ def main():
     args = ap.parse_args()
 
     start = time.monotonic()
-    cases = load_cases()
-    groups, inputs = build_inputs(cases, args.count, args.seed)
+    cases = load_cases(CASES, 150)
+    extra = load_cases(WYCHEPROOF, 240)
+    groups, inputs = build_inputs(cases, extra, args.count, args.seed)
     tokens = sum(1 for inp in inputs if inp[1] == "T")
     non_utf8 = sum(1 for inp in inputs if not _utf8(inp[2]))
     print(f"differential: {len(inputs)} inputs ({tokens} tokens, {len(inputs) - tokens} Authorization values, "
-          f"{non_utf8} not UTF-8), {len(cases)} corpus cases in {len(groups)} groups, seed {args.seed}")
+          f"{non_utf8} not UTF-8), {len(cases)} + {len(extra)} corpus cases in {len(groups)} groups, seed {args.seed}")
 
     with tempfile.TemporaryDirectory(prefix="xca-diff-") as tmp:
         workdir = Path(args.keep) if args.keep else Path(tmp)
@@ -569,10 +589,29 @@ def main():
     for i, want in expectation_misses:
         print(f"CORPUS: {inputs[i][3]}: rust says {verdicts['rust'][i][0]}, the corpus {want}")
 
+    # A run that agrees on too little proves nothing: every category must be reached,
+    # valid tokens must be compared, and every input class must have been fed.
+    thin = []
+    if len(cats) < MIN_OUTCOMES:
+        thin.append(f"only {len(cats)} distinct outcomes (want all {MIN_OUTCOMES})")
+    if cats.get("ok", 0) < 500:
+        thin.append(f"only {cats.get('ok', 0)} valid verdicts compared")
+    if len(inputs) < args.count:
+        thin.append(f"only {len(inputs)} inputs")
+    cli_ran = sum(1 for v in verdicts["cli"] if v is not None)
+    if cli_ran < len(inputs) // 2:
+        thin.append(f"the CLI took only {cli_ran} inputs")
+    if not 0 < py_bytes < len(inputs):
+        thin.append("Python got only str or only bytes")
+    if non_utf8 < len(inputs) // 20:
+        thin.append(f"only {non_utf8} non-UTF-8 inputs")
+    for problem in thin:
+        print(f"COVERAGE: {problem}")
+
     elapsed = time.monotonic() - start
     print(f"differential: {len(disagreements)} disagreements, {len(expectation_misses)} corpus mismatches "
           f"({elapsed:.1f} s)")
-    return 1 if disagreements or expectation_misses else 0
+    return 1 if disagreements or expectation_misses or thin else 0
 
 
 def _utf8(data):
