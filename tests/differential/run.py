@@ -326,23 +326,27 @@ def build_inputs(cases, extra, count, seed):
         if not mutate:
             continue
         # A valid token at every time boundary of its claims, and at extreme clocks
-        # (0, 2^53, the largest int64): each `now` is a verifier of its own.
+        # (0, 2^53, the largest int64): each `now` is a verifier of its own. Also under
+        # the policy of only its issuers, so every surface's defaults are compared.
         if case["expect"] == "ok":
-            leeway = case["options"].get("leeway", 30)
             edges = {0, 1 << 53, (1 << 63) - 1}
             claims = case.get("claims") or {}
-            for name, sign in (("exp", -1), ("nbf", 1), ("iat", 1)):
-                at = claims.get(name)
-                if isinstance(at, (int, float)) and not isinstance(at, bool):
-                    for d in (-2, -1, 0, 1, 2):
-                        edges.add(max(int(at) - sign * leeway + d, 0))
-            for now in sorted(edges):
-                gkey = (jwks, policy, now)
-                if gkey not in group_of:
-                    group_of[gkey] = len(groups)
-                    groups.append({"jwks": jwks, "policy": policy, "options": case["options"], "now": now})
-                for kind, data in (("T", token), ("H", b"Bearer " + token)):
-                    inputs.append((group_of[gkey], kind, data, f"clock {now}<-{case['name']}", None))
+            for leeway in {case["options"].get("leeway", 30), 30}:
+                for name, sign in (("exp", -1), ("nbf", 1), ("iat", 1)):
+                    at = claims.get(name)
+                    if isinstance(at, (int, float)) and not isinstance(at, bool):
+                        for d in (-2, -1, 0, 1, 2):
+                            edges.add(max(int(at) - sign * leeway + d, 0))
+            minimal = {"issuers": case["options"]["issuers"]}
+            for options in (case["options"], minimal):
+                opts = json.dumps(options, sort_keys=True).encode()
+                for now in sorted(edges):
+                    gkey = (jwks, opts, now)
+                    if gkey not in group_of:
+                        group_of[gkey] = len(groups)
+                        groups.append({"jwks": jwks, "policy": opts, "options": options, "now": now})
+                    for kind, data in (("T", token), ("H", b"Bearer " + token)):
+                        inputs.append((group_of[gkey], kind, data, f"clock {now}<-{case['name']}", None))
         gen = Gen(rng, token, case["options"].get("max_token_bytes", 16384))
         for n in range(per_case if len(token) <= BIG_TOKEN else per_case // 10):
             if n % 3 == 2:
