@@ -72,6 +72,11 @@ SEPARATORS = [
     b" ", b" ", b" ", b"  ", b"   ", b"\t", b" \t", b"\t ", b"\xc2\xa0", b"\x00", b"",
     b"\r\n", b"\n", b"\r", b" \xc3", b"\x0b",
 ]
+TINY_HEADERS = [
+    b"", b" ", b"\t", b"\r\n", b"\x00", b"\xc3", b"Bearer", b"Bearer ", b"Bearer  ", b"bearer\t",
+    b" Bearer ", b"Bearer \x00", b"Bearer \xc3", b"Bearer \xff", b"Bearer .", b"Bearer ...",
+    b"Bearer a.b.c", b"Bearer\xc2\xa0a.b.c", b"Bearer \xc2\xa0", b"Bearer\x00a.b.c",
+]
 AROUND = [b"", b"", b"", b" ", b"\t", b"  ", b" \t ", b"\r\n", b"\n", b"\x00", b"\xc2\xa0", b"\xff"]
 
 
@@ -355,6 +360,8 @@ def build_inputs(cases, extra, count, seed):
                 inputs.append((g, "T", gen.huge(), f"huge<-{case['name']}", None))
             elif n % 83 == 0:
                 inputs.append((g, "T", rng.choice([b"Bearer ", b"bearer ", b" ", b"Bearer\t"]) + token, f"scheme-in-token<-{case['name']}", None))
+            elif n % 79 == 0:
+                inputs.append((g, "H", rng.choice(TINY_HEADERS), "tiny-header", None))
             elif n % 89 == 0:
                 inputs.append((g, "T", rng.choice([b"", b" ", b"\n", b"\x00", b".", b"..", b"...", b"....", b"\xc3"]), "tiny", None))
             else:
