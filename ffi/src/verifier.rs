@@ -552,24 +552,26 @@ pub extern "C" fn xca_verifier_status_json(
             // and `len` NULL or a writable size_t.
             let out = unsafe { OutBuf::new(buf.cast(), cap, len, false) }?;
             let doc = match &handle.keys {
-                Keys::Local(_) => serde_json::json!({"remote": false, "issuers": []}),
+                // Keys in sorted order: the text is the same whether or not another
+                // crate of the build turns on serde_json's `preserve_order`.
+                Keys::Local(_) => serde_json::json!({"issuers": [], "remote": false}),
                 Keys::Remote(remote) => {
                     let issuers: Vec<serde_json::Value> = remote
                         .status()
                         .into_iter()
                         .map(|s| {
                             serde_json::json!({
+                                "expires_at": unix(s.expires_at),
+                                "fetch_count": s.fetch_count,
                                 "issuer": s.issuer,
                                 "jwks_uri": s.jwks_uri,
-                                "last_success": unix(s.last_success),
-                                "last_error": s.last_error,
-                                "fetch_count": s.fetch_count,
                                 "kids": s.kids,
-                                "expires_at": unix(s.expires_at),
+                                "last_error": s.last_error,
+                                "last_success": unix(s.last_success),
                             })
                         })
                         .collect();
-                    serde_json::json!({"remote": true, "issuers": issuers})
+                    serde_json::json!({"issuers": issuers, "remote": true})
                 }
             };
             out.write_text(doc.to_string().as_bytes())

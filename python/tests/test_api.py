@@ -94,7 +94,7 @@ def test_keyset_skips_malformed_entries_with_reasons(key_a: RsaKey, token_a: str
         {"index": 4, "kid": None, "reason": "the entry is a string, not an object"},
         {"index": 5, "kid": "ec", "reason": 'kty is "EC", not RSA'},
     ]
-    assert verifier(keys).verify(token_a)["iss"] == ISS
+    assert verifier(keys).verify(token_a, now=DEMO_NOW)["iss"] == ISS
     assert xconnauth.KeySet.from_jwks(jwks(good)).skipped == []
     with pytest.raises(xconnauth.ConfigError, match='key "no-e": missing "e"'):
         xconnauth.KeySet.from_jwks(json.dumps({"keys": bad}))

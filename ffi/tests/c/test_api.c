@@ -134,6 +134,7 @@ static void test_new(void)
         "{\"issuers\":\"x\",\"leeway\":-1}",                  /* out of range */
         "{\"issuers\":\"x\",\"leeway\":\"30\"}",              /* wrong type */
         "{\"issuers\":\"x\",\"issuers\":\"y\"}",              /* duplicate */
+        "{\"issuers\":\"x\",\"min_rsa_bits\":1024}",           /* below the 2048 floor */
         "[\"x\"]",                                            /* not an object */
         "{\"issuers\":\"x\"",                                 /* truncated */
         "",
@@ -286,7 +287,6 @@ static void test_categories(void)
     } policies[] = {
         {"\"max_token_bytes\":100", XCA_TOO_LARGE},
         {"\"min_rsa_bits\":4096", XCA_WEAK_KEY},
-        {"\"max_rsa_bits\":1024,\"min_rsa_bits\":1024", XCA_WEAK_KEY},
         {"\"required_claims\":[\"exp\",\"nonce\"]", XCA_MISSING_CLAIM},
         {"\"issuers\":[\"https://sso.example.com/realms/other\"]", XCA_WRONG_ISSUER},
         {"\"issuers\":[\"https://sso.example.com/realms/demo/\"]", XCA_WRONG_ISSUER},

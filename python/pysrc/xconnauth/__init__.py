@@ -65,6 +65,7 @@ from ._xconnauth import (
     problem_json,
     www_authenticate,
 )
+from ._types import SkippedKey
 from ._http import ProblemResponse, problem_details, problem_response, www_authenticate_challenge
 from .jwks_client import IssuerStatus, JWKSClient, ManagedVerifier
 from .middleware import CLAIMS_KEY, ASGIMiddleware, WSGIMiddleware
@@ -73,6 +74,7 @@ __all__ = [
     "__version__",
     # verification
     "KeySet",
+    "SkippedKey",
     "Verifier",
     "Claims",
     "ALGORITHMS",

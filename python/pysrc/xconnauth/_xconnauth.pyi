@@ -1,9 +1,10 @@
 """Type stubs for the compiled module ``xconnauth._xconnauth``."""
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, TypedDict, Union, final
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union, final
 
 from ._claims import Claims
 from ._errors import InvalidToken, KeysUnavailable
+from ._types import SkippedKey
 
 __all__ = [
     "KeySet",
@@ -33,12 +34,6 @@ DEFAULT_BACKEND: str
 
 _Text = Union[str, bytes, bytearray]
 
-class SkippedKey(TypedDict):
-    """A JWKS entry left out of a ``KeySet``, and why."""
-
-    index: int
-    kid: Optional[str]
-    reason: str
 _Now = Union[int, float, None]
 _Names = Union[str, Sequence[str]]
 
