@@ -142,12 +142,18 @@ def test_tokens_are_rfc9068(provider: Provider) -> None:
 def test_discovery_names_the_issuer_and_jwks(provider: Provider) -> None:
     url = f"{provider.issuer}/.well-known/openid-configuration"
     with no_proxy().open(url, timeout=10) as resp:
-        document = resp.read()
-    jwks_uri = xconnauth.parse_discovery(document, provider.issuer)
-    assert jwks_uri.startswith(provider.issuer + "/")
-    with no_proxy().open(jwks_uri, timeout=10) as resp:
+        document = json.load(resp)
+    assert document["issuer"] == provider.issuer
+    with no_proxy().open(document["jwks_uri"], timeout=10) as resp:
         keys = xconnauth.KeySet.from_jwks(resp.read())
     assert len(keys) == 1 and keys.skipped == []
+    # The engine discovers the bare-origin issuer and finds the same JWKS.
+    client = xconnauth.JWKSClient(provider.issuer, fail_fast=True, **ENGINE)
+    assert client.jwks_uri == document["jwks_uri"]
+    assert client.key_set().kids == ("oidc-provider-a",)
+    # The issuer is compared byte for byte: with a trailing slash it is another issuer.
+    with pytest.raises(xconnauth.JWKSError, match="issuer"):
+        xconnauth.JWKSClient(provider.issuer + "/", fail_fast=True, **ENGINE)
 
 
 # ------------------------------------------------------------------ Rust: the CLI
@@ -293,7 +299,7 @@ def test_rotation_is_picked_up(provider: Provider, clib: CLib, tmp_path: Path) -
         assert parts(new)[0]["kid"] == "oidc-provider-b"
         assert verifier.verify(new)["client_id"] == "svc"
         assert client.fetch_count > fetched
-        assert "oidc-provider-b" in client.key_set.kids
+        assert "oidc-provider-b" in client.key_set().kids
         name, claims = clib.verify(c_verifier, new)
         assert name == "ok", claims
         assert verifier.verify(old) and clib.verify(c_verifier, old)[0] == "ok"  # a still published
