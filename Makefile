@@ -24,7 +24,7 @@ C_TARBALL := $(DIST)/$(C_PKG).tar.gz
 
 .PHONY: demo see-it-work setup test test-all lint docs check-versions test-rust test-nostd \
 	test-msrv test-bench test-ffi test-python test-differential test-flows test-e2e test-nginx \
-	test-cortex-m fuzz-smoke dist dist-python dist-c install uninstall package
+	test-oidc-provider test-cortex-m fuzz-smoke dist dist-python dist-c install uninstall package
 
 ## Verify the bundled Keycloak-style token, then show a tampered and an expired one rejected.
 demo:
@@ -50,7 +50,7 @@ test: setup
 	@$(MAKE) --no-print-directory test-all
 
 test-all: lint test-rust test-nostd test-msrv test-bench test-ffi test-python test-differential \
-	test-flows test-e2e test-nginx test-cortex-m fuzz-smoke package
+	test-flows test-e2e test-nginx test-oidc-provider test-cortex-m fuzz-smoke package
 	@echo "all tests passed"
 
 lint: check-versions docs
@@ -117,6 +117,12 @@ test-e2e:
 # rotation, a slow key server. Reuses the release libxconnauth and the shared venv.
 test-nginx:
 	bash integrations/nginx/run_tests.sh -q
+
+# A real third-party OpenID provider (npm oidc-provider, pinned; npm ci by the runner):
+# RFC 9068 access tokens verified through the CLI, C and Python with the policy that
+# docs/integrations/oidc-provider.md shows; rotation. Reuses the venv of test-python.
+test-oidc-provider:
+	bash tests/oidc-provider/run_tests.sh
 
 # The core on a Cortex-M4F under QEMU (mps2-an386): verdicts, flash, heap, stack, instructions.
 test-cortex-m:

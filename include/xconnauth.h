@@ -216,7 +216,10 @@ uint16_t xca_http_status(xca_status status);
  *   `required_scopes` (none; all-of), `required_realm_roles` (none; all-of),
  *   `required_client_roles` (none; `{"client":["role",...]}`), `required_claims`
  *   (`["exp"]`), `min_rsa_bits` / `max_rsa_bits` (2048 / 8192), `max_token_bytes`
- *   (16384). Absent options keep their defaults; unknown names, wrong types, or a
+ *   (16384), `header_types` (null: not checked; the accepted header `typ` values,
+ *   case-insensitive, `application/` implied: RFC 9068 access tokens take
+ *   `"token_type":null,"header_types":["at+jwt"]`; another header `typ` is
+ *   `XCA_WRONG_TYPE`). Absent options keep their defaults; unknown names, wrong types, or a
  *   missing `issuers` are `XCA_INVALID_CONFIG`. `policy_json == NULL` with `policy_len == 0`
  *   is `XCA_INVALID_CONFIG` too (`issuers` is required).
  * - `out`: receives the new handle on success (untouched on failure). Free it with

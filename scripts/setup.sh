@@ -91,6 +91,9 @@ want mcs mono-mcs
 want mono mono-runtime
 want readelf binutils
 want g++ g++
+# tests/oidc-provider: node and npm run the third-party OpenID provider.
+want node nodejs
+want npm npm
 # integrations/nginx: nginx with the lua module, resty.core and cjson (libraries: asked of dpkg).
 want nginx nginx
 if command -v dpkg-query >/dev/null; then

@@ -131,6 +131,12 @@ pub(crate) struct VerifyArgs {
     #[arg(long)]
     pub(crate) no_token_type: bool,
 
+    /// Accepted header `typ` (RFC 9068 access tokens: at+jwt), compared
+    /// case-insensitively, an `application/` prefix ignored; repeat for several.
+    /// [policy: header_types; default: not checked]
+    #[arg(long = "header-type", value_name = "T")]
+    pub(crate) header_types: Vec<String>,
+
     /// Smallest accepted RSA modulus in bits. [policy: min_rsa_bits; default: 2048]
     #[arg(long, value_name = "N")]
     pub(crate) min_rsa_bits: Option<u32>,

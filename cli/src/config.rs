@@ -102,6 +102,9 @@ fn apply_flags(policy: &mut Policy, args: &VerifyArgs) {
     } else if let Some(t) = &args.token_type {
         policy.token_type = Some(t.clone());
     }
+    if !args.header_types.is_empty() {
+        policy.header_types = Some(args.header_types.clone());
+    }
     if let Some(bits) = args.min_rsa_bits {
         policy.min_rsa_bits = bits;
     }

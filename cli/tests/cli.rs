@@ -641,6 +641,7 @@ fn usage_errors_exit_2_and_help_exits_0() {
         "min_rsa_bits",
         "max_rsa_bits",
         "max_token_bytes",
+        "header_types",
     ] {
         assert!(
             help.contains(&format!("policy: {name}")),
@@ -1184,4 +1185,79 @@ fn dev_corpus() {
         cases.len(),
         report.join("\n")
     );
+}
+
+// ---------------------------------------------------------------- RFC 9068 header types
+
+/// A signed RFC 9068 sample token of core/tests/data (header typ variants, no typ claim).
+fn rfc9068_token(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/data/rfc9068_tokens.json");
+    let all: Json = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    all[name].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn header_type_flag_and_policy_option() {
+    // Flags alone (the sample policy requires Keycloak scopes and roles).
+    let verify = |extra: &[&str]| {
+        let mut cmd = xconnauth();
+        cmd.args(["verify", "--issuer", ISSUER, "--now", NOW])
+            .arg("--jwks")
+            .arg(example("jwks.json"))
+            .args(extra);
+        run(cmd)
+    };
+    let rfc9068 = ["--audience", "https://api.example.com", "--json"];
+    // The sample policy (token_type Bearer) refuses it, naming the options to set.
+    let at_jwt = rfc9068_token("at+jwt");
+    let out = verify(&[&rfc9068[..], &[at_jwt.as_str()]].concat());
+    assert_rejected(&out, "missing_claim");
+    let message = json_result(&out)["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("set token_type to null and header_types to [\"at+jwt\"]"),
+        "{message}"
+    );
+    // Flags: --no-token-type --header-type at+jwt.
+    let flags = [
+        &rfc9068[..],
+        &["--no-token-type", "--header-type", "at+jwt"],
+    ]
+    .concat();
+    for name in ["at+jwt", "application/at+jwt", "AT+JWT", "escaped"] {
+        let token = rfc9068_token(name);
+        let out = verify(&[&flags[..], &[token.as_str()]].concat());
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stdout(&out));
+    }
+    for name in ["JWT", "no_typ", "typ_number"] {
+        let token = rfc9068_token(name);
+        let out = verify(&[&flags[..], &[token.as_str()]].concat());
+        assert_rejected(&out, "wrong_type");
+    }
+    // Repeatable: every value given is accepted.
+    let jwt = rfc9068_token("JWT");
+    let both = [&flags[..], &["--header-type", "JWT", jwt.as_str()]].concat();
+    assert_eq!(verify(&both).status.code(), Some(0));
+    // The same from a policy file.
+    let dir = scratch_dir("header-types");
+    let policy = dir.join("policy.json");
+    std::fs::write(
+        &policy,
+        r#"{"issuers":["https://sso.example.com/realms/demo"],"audiences":["https://api.example.com"],"token_type":null,"header_types":["at+jwt"]}"#,
+    )
+    .unwrap();
+    let with_file = |token: &str| {
+        let mut cmd = xconnauth();
+        cmd.args(["verify", "--json", "--now", NOW])
+            .arg("--jwks")
+            .arg(example("jwks.json"))
+            .arg("--policy")
+            .arg(&policy)
+            .arg(token);
+        run(cmd)
+    };
+    assert_eq!(with_file(&at_jwt).status.code(), Some(0));
+    assert_rejected(&with_file(&jwt), "wrong_type");
+    // An empty value is a configuration error (exit 2).
+    let empty = [&flags[..], &["--header-type", "", at_jwt.as_str()]].concat();
+    assert_eq!(verify(&empty).status.code(), Some(2));
 }

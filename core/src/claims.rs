@@ -28,7 +28,8 @@ impl<'a> Header<'a> {
         self.obj.get("kid").and_then(|v| v.as_str())
     }
 
-    /// The header `typ` (informational only: it is never checked).
+    /// The header `typ`, when it is a string. Checked only when the policy sets
+    /// `header_types` (RFC 9068 access tokens carry `at+jwt` here).
     #[must_use]
     pub fn typ(&self) -> Option<JsonStr<'a>> {
         self.obj.get("typ").and_then(|v| v.as_str())

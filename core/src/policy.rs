@@ -62,6 +62,12 @@ pub struct Policy {
     pub max_rsa_bits: u32,
     /// Longest accepted token in octets. Default 16384.
     pub max_token_bytes: usize,
+    /// Accepted header `typ` values (RFC 9068 access tokens: `["at+jwt"]`), compared
+    /// ASCII-case-insensitively with an `application/` prefix ignored (RFC 7515
+    /// §4.1.9, RFC 8725 §3.11); `None` (the default) does not look at the header `typ`.
+    /// Checked at step 4, before any key or signature work: a token whose header `typ`
+    /// is absent or not listed is `wrong_type`.
+    pub header_types: Option<Vec<String>>,
 }
 
 impl Default for Policy {
@@ -81,12 +87,13 @@ impl Default for Policy {
             min_rsa_bits: 2048,
             max_rsa_bits: 8192,
             max_token_bytes: 16384,
+            header_types: None,
         }
     }
 }
 
 /// The option names of DESIGN §4, as accepted in policy JSON.
-pub const OPTION_NAMES: [&str; 12] = [
+pub const OPTION_NAMES: [&str; 13] = [
     "issuers",
     "audiences",
     "algorithms",
@@ -99,6 +106,7 @@ pub const OPTION_NAMES: [&str; 12] = [
     "min_rsa_bits",
     "max_rsa_bits",
     "max_token_bytes",
+    "header_types",
 ];
 
 impl Policy {
@@ -195,6 +203,12 @@ impl Policy {
                         usize::try_from(integer(&name, value, MAX_TOKEN_BYTES_LIMIT as u64)?)
                             .unwrap_or(MAX_TOKEN_BYTES_LIMIT);
                 }
+                "header_types" => {
+                    self.header_types = match value {
+                        Value::Null => None,
+                        v => Some(strings(&name, v)?),
+                    }
+                }
                 _ => {
                     return Err(ConfigError::new(format!(
                         "policy: unknown option \"{name}\" (known: {})",
@@ -257,6 +271,32 @@ impl Policy {
                 return Err(ConfigError::new(format!(
                     "policy: {what} holds an empty name"
                 )));
+            }
+        }
+        if let Some(types) = &self.header_types {
+            if types.is_empty() {
+                return Err(ConfigError::new(
+                    "policy: header_types is empty, which no token could pass (null turns the check off)",
+                ));
+            }
+            let bare = |t: &str| {
+                let prefix = t
+                    .get(..12)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("application/"));
+                if prefix {
+                    t.get(12..).unwrap_or_default()
+                } else {
+                    t
+                }
+                .is_empty()
+            };
+            if types
+                .iter()
+                .any(|t| bare(t) || t.contains(char::is_whitespace))
+            {
+                return Err(ConfigError::new(
+                    "policy: header_types holds an empty value or one with whitespace",
+                ));
             }
         }
         if self.required_scopes.iter().any(|s| s.contains(' ')) {

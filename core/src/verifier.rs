@@ -230,6 +230,7 @@ fn header_object(bytes: &[u8]) -> Result<Object<'_>, Error> {
 pub(crate) struct HeaderFields<'a> {
     alg: Option<Value<'a>>,
     kid: Option<Value<'a>>,
+    typ: Option<Value<'a>>,
     /// The first of `crit`/`b64`/`cty`, as the refusal message.
     unsupported: Option<&'static str>,
 }
@@ -240,6 +241,8 @@ impl<'a> HeaderFields<'a> {
             self.alg = Some(value);
         } else if name.eq_str("kid") {
             self.kid = Some(value);
+        } else if name.eq_str("typ") {
+            self.typ = Some(value);
         } else if self.unsupported.is_none() {
             self.unsupported = if name.eq_str("crit") {
                 Some("the header has crit: no critical extension is supported")
@@ -257,7 +260,7 @@ impl<'a> HeaderFields<'a> {
 /// Step 3: the header as a strict JSON object, and the members steps 4 and 5 need.
 fn header_with_fields(bytes: &[u8]) -> Result<(Object<'_>, HeaderFields<'_>), Error> {
     let mut fields = HeaderFields::default();
-    const INTEREST: u64 = crate::json::interest(&["alg", "kid", "crit", "b64", "cty"]);
+    const INTEREST: u64 = crate::json::interest(&["alg", "kid", "typ", "crit", "b64", "cty"]);
     let obj = Object::parse_with(
         bytes,
         MAX_HEADER_NAMES,
@@ -271,11 +274,18 @@ fn header_with_fields(bytes: &[u8]) -> Result<(Object<'_>, HeaderFields<'_>), Er
     Ok((obj, fields))
 }
 
-/// Step 4: `alg` against the allow-list, then `crit`/`b64`/`cty`.
-pub(crate) fn header_policy(
-    hdr: &HeaderFields<'_>,
-    allowed: &[Algorithm],
-) -> Result<Algorithm, Error> {
+/// Step 4: `alg` against the allow-list, then `crit`/`b64`/`cty`, then the header
+/// `typ` against `header_types` when the policy sets it.
+pub(crate) fn header_policy(hdr: &HeaderFields<'_>, policy: &Policy) -> Result<Algorithm, Error> {
+    let alg = header_alg(hdr, &policy.algorithms)?;
+    if let Some(accepted) = &policy.header_types {
+        check_header_type(hdr.typ, accepted)?;
+    }
+    Ok(alg)
+}
+
+/// Step 4's `alg`, `crit`, `b64` and `cty` part.
+fn header_alg(hdr: &HeaderFields<'_>, allowed: &[Algorithm]) -> Result<Algorithm, Error> {
     let unsupported = |m| Error::new(ErrorKind::UnsupportedAlg, m);
     let alg = hdr.alg;
     let unsupported_header = hdr.unsupported;
@@ -296,6 +306,70 @@ pub(crate) fn header_policy(
     match unsupported_header {
         Some(message) => Err(Error::new(ErrorKind::UnsupportedHeader, message)),
         None => Ok(alg),
+    }
+}
+
+/// Step 4's `header_types` part. `wrong_type` (the token is not of the expected type,
+/// DESIGN §2) rather than `missing_claim`: the header `typ` is not a claim, and the
+/// refusal comes before any key is chosen.
+fn check_header_type(typ: Option<Value<'_>>, accepted: &[String]) -> Result<(), Error> {
+    let refuse =
+        |message| Error::new(ErrorKind::WrongType, message).with_context(&accepted_list(accepted));
+    match typ {
+        None => Err(refuse(
+            "the header has no typ, and the policy's header_types requires one",
+        )),
+        Some(Value::String(typ)) if accepted.iter().any(|a| header_type_eq(typ, a)) => Ok(()),
+        Some(_) => Err(refuse(
+            "the header typ is not one of the policy's header_types",
+        )),
+    }
+}
+
+/// The accepted values for an error's context (policy text, never token text).
+fn accepted_list(accepted: &[String]) -> heapless::String<64> {
+    let mut list = heapless::String::<64>::new();
+    for (i, a) in accepted.iter().enumerate() {
+        let sep = if i == 0 { "" } else { ", " };
+        // A list longer than the context is cut by `with_context` anyway.
+        let _ = core::fmt::write(&mut list, format_args!("{sep}{a}"));
+    }
+    list
+}
+
+/// Media-type comparison of a header `typ` with an accepted value: ASCII
+/// case-insensitive, and `application/` is implied where absent (RFC 7515 §4.1.9), so
+/// `at+jwt`, `AT+JWT` and `application/at+jwt` are one type. No allocation.
+pub(crate) fn header_type_eq(typ: JsonStr<'_>, accepted: &str) -> bool {
+    const PREFIX: &[u8] = b"application/";
+    fn strip(bytes: &[u8]) -> &[u8] {
+        match bytes.get(..PREFIX.len()) {
+            Some(head) if head.eq_ignore_ascii_case(PREFIX) => {
+                bytes.get(PREFIX.len()..).unwrap_or_default()
+            }
+            _ => bytes,
+        }
+    }
+    let want = strip(accepted.as_bytes());
+    if let Some(typ) = typ.as_str() {
+        return strip(typ.as_bytes()).eq_ignore_ascii_case(want);
+    }
+    // Escaped text (`at\u002bjwt`): compare the unescaped bytes as they come.
+    let has_prefix = {
+        let mut bytes = typ.unescaped_bytes();
+        PREFIX
+            .iter()
+            .all(|p| bytes.next().is_some_and(|b| b.eq_ignore_ascii_case(p)))
+    };
+    let skip = if has_prefix { PREFIX.len() } else { 0 };
+    let mut have = typ.unescaped_bytes().skip(skip);
+    let mut want = want.iter();
+    loop {
+        match (have.next(), want.next()) {
+            (None, None) => return true,
+            (Some(h), Some(w)) if h.eq_ignore_ascii_case(w) => {}
+            _ => return false,
+        }
     }
 }
 
@@ -599,7 +673,7 @@ impl Verifier {
         let header_bytes = bytes(parts.header)?;
         let (header, fields) = header_with_fields(header_bytes)?;
         // 4. header policy
-        let alg = header_policy(&fields, &self.policy.algorithms)?;
+        let alg = header_policy(&fields, &self.policy)?;
         let signing_input = token.get(..parts.signing_input).unwrap_or_default();
         let set = if let [only] = self.sets.as_slice() {
             // 5. key
@@ -705,7 +779,8 @@ impl Verifier {
             return Err(missing("aud"));
         }
         if p.token_type.is_some() && c.typ().is_none() {
-            return Err(missing("typ"));
+            // The usual cause is an RFC 9068 issuer, not a forged token: say what to set.
+            return Err(Error::new(ErrorKind::MissingClaim, MISSING_TYP).with_context("typ"));
         }
         if let Some(name) = p.required_claims.iter().find(|n| !c.contains(n)) {
             return Err(missing(name));
@@ -798,6 +873,10 @@ impl Verifier {
         Ok(())
     }
 }
+
+/// `missing_claim` for `typ` under a `token_type` policy: Keycloak puts `typ` in its
+/// claims, RFC 9068 issuers (oidc-provider, Auth0, ...) put `at+jwt` in the header.
+pub(crate) const MISSING_TYP: &str = "the token has no typ claim; for RFC 9068 access tokens (header typ at+jwt) set token_type to null and header_types to [\"at+jwt\"]";
 
 const SEVERAL_KEYS: &str = "the kid names several keys";
 const SEVERAL_KEYS_NO_KID: &str = "the token has no kid and several keys could verify it";

@@ -76,6 +76,8 @@ fn big_case() -> (Verifier, String, u64) {
         .take(20)
         .map(|r| r.as_str().unwrap().to_string())
         .collect();
+    // The header `typ` (`JWT`) through the escape-free path, prefix and case folded.
+    policy.header_types = Some(vec!["at+jwt".into(), "Application/jwt".into()]);
     let verifier = Verifier::new(KeySet::from_jwks(&jwks).unwrap(), policy).unwrap();
     let token = case["token"].as_str().unwrap().to_string();
     assert!(
@@ -99,6 +101,37 @@ fn parsing_and_claims_checks_allocate_nothing() {
         assert!(claims.realm_roles().count() > 100);
     });
     assert_eq!(n, 0, "parsing and claims checks allocated {n} times");
+}
+
+/// A `header_types` refusal (step 4, before any RSA work) allocates nothing either.
+#[test]
+fn header_type_refusal_allocates_nothing() {
+    let (verifier, token, now) = big_case();
+    let mut policy = verifier.policy().clone();
+    policy.header_types = Some(vec!["at+jwt".into(), "x".repeat(100)]);
+    let strict = Verifier::new(verifier_keys(), policy).unwrap();
+    let mut buf = vec![0u8; token.len()];
+    let (n, e) = allocations(|| {
+        strict
+            .verify_into(token.as_bytes(), now, &mut buf)
+            .map(|_| ())
+    });
+    assert_eq!(e.unwrap_err().code(), "wrong_type");
+    assert_eq!(n, 0, "a header_types refusal allocated {n} times");
+    // `big_case` accepts `application/jwt`, which the header's `JWT` is.
+    assert!(verifier
+        .verify_into(token.as_bytes(), now, &mut buf)
+        .is_ok());
+}
+
+fn verifier_keys() -> KeySet {
+    KeySet::from_jwks(
+        &std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/dev/jwks/keycloak.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap()
 }
 
 #[test]

@@ -237,6 +237,13 @@ pub(crate) fn policy(
                     )
                 };
             }
+            "header_types" => {
+                p.header_types = if v.is_none() {
+                    None
+                } else {
+                    Some(one_or_many(v, "header_types")?)
+                };
+            }
             "required_scopes" => p.required_scopes = names(v, "required_scopes")?,
             "required_realm_roles" => p.required_realm_roles = names(v, "required_realm_roles")?,
             "required_client_roles" => p.required_client_roles = client_roles(v)?,

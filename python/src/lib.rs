@@ -176,12 +176,13 @@ impl Keys {
 /// ``Verifier(keys, issuers, *, audiences=None, algorithms=("RS256",), leeway=30,
 /// token_type="Bearer", required_scopes=(), required_realm_roles=(),
 /// required_client_roles=None, required_claims=("exp",), min_rsa_bits=2048,
-/// max_rsa_bits=8192, max_token_bytes=16384)``
+/// max_rsa_bits=8192, max_token_bytes=16384, header_types=None)``
 ///
 /// ``keys`` is a ``KeySet`` (trusted for every issuer) or a mapping of issuer to
 /// ``KeySet`` (a token must then be signed by a key of the realm its ``iss`` names).
-/// ``issuers`` and ``audiences`` take a str or a sequence of str; ``audiences=None`` and
-/// ``token_type=None`` switch those checks off. Invalid options raise ``ConfigError``
+/// ``issuers``, ``audiences`` and ``header_types`` take a str or a sequence of str;
+/// ``audiences=None`` and ``token_type=None`` switch those checks off. RFC 9068 access
+/// tokens (oidc-provider, Auth0, ...): ``token_type=None, header_types=["at+jwt"]``. Invalid options raise ``ConfigError``
 /// (a ``ValueError``), wrong types ``TypeError``.
 ///
 /// A verifier is safe to share between threads. ``verify`` releases the GIL for the
@@ -265,7 +266,7 @@ impl Verifier {
     #[new]
     #[pyo3(signature = (keys, issuers, **options))]
     #[pyo3(
-        text_signature = "(keys, issuers, *, audiences=None, algorithms=['RS256'], leeway=30, token_type='Bearer', required_scopes=(), required_realm_roles=(), required_client_roles=None, required_claims=['exp'], min_rsa_bits=2048, max_rsa_bits=8192, max_token_bytes=16384)"
+        text_signature = "(keys, issuers, *, audiences=None, algorithms=['RS256'], leeway=30, token_type='Bearer', required_scopes=(), required_realm_roles=(), required_client_roles=None, required_claims=['exp'], min_rsa_bits=2048, max_rsa_bits=8192, max_token_bytes=16384, header_types=None)"
     )]
     fn new(
         py: Python<'_>,
@@ -413,6 +414,10 @@ pub(crate) fn policy_dict<'py>(py: Python<'py>, p: &Policy) -> PyResult<Bound<'p
     d.set_item("min_rsa_bits", p.min_rsa_bits)?;
     d.set_item("max_rsa_bits", p.max_rsa_bits)?;
     d.set_item("max_token_bytes", p.max_token_bytes)?;
+    match &p.header_types {
+        Some(t) => d.set_item("header_types", PyTuple::new(py, t)?)?,
+        None => d.set_item("header_types", py.None())?,
+    }
     Ok(d)
 }
 
@@ -470,7 +475,7 @@ fn problem_json(
 #[pyfunction]
 #[pyo3(signature = (issuers, **options))]
 #[pyo3(
-    text_signature = "(issuers, *, audiences=None, algorithms=['RS256'], leeway=30, token_type='Bearer', required_scopes=(), required_realm_roles=(), required_client_roles=None, required_claims=['exp'], min_rsa_bits=2048, max_rsa_bits=8192, max_token_bytes=16384)"
+    text_signature = "(issuers, *, audiences=None, algorithms=['RS256'], leeway=30, token_type='Bearer', required_scopes=(), required_realm_roles=(), required_client_roles=None, required_claims=['exp'], min_rsa_bits=2048, max_rsa_bits=8192, max_token_bytes=16384, header_types=None)"
 )]
 fn validate_options(
     py: Python<'_>,

@@ -57,7 +57,7 @@ def test_public_names() -> None:
         assert hasattr(xconnauth, name), name
     assert xconnauth.I2_CONNECT_PROBLEM_TYPE == "urn:uuid:264caa46-75cb-4ac5-891a-11adeb48b6fb"
     assert set(xconnauth.ALGORITHMS) == {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
-    assert xconnauth.OPTION_NAMES[0] == "issuers" and len(xconnauth.OPTION_NAMES) == 12
+    assert xconnauth.OPTION_NAMES[0] == "issuers" and len(xconnauth.OPTION_NAMES) == 13
 
 
 # KeySet ---------------------------------------------------------------------------------
@@ -133,6 +133,7 @@ def test_defaults(keys_a: xconnauth.KeySet) -> None:
         "min_rsa_bits": 2048,
         "max_rsa_bits": 8192,
         "max_token_bytes": 16384,
+        "header_types": None,
     }
     assert set(p) == set(xconnauth.OPTION_NAMES)
 
@@ -152,6 +153,7 @@ def test_every_option(keys_a: xconnauth.KeySet) -> None:
         min_rsa_bits=2048,
         max_rsa_bits=4096,
         max_token_bytes=4096,
+        header_types="at+jwt",
     )
     p = v.policy
     assert p["issuers"] == (ISS, "https://other/realms/x")
@@ -160,6 +162,7 @@ def test_every_option(keys_a: xconnauth.KeySet) -> None:
     assert p["token_type"] is None and p["leeway"] == 0
     assert p["required_client_roles"] == {"orders-api": ("orders:read",)}
     assert (p["max_rsa_bits"], p["max_token_bytes"]) == (4096, 4096)
+    assert p["header_types"] == ("at+jwt",)
     assert "Verifier(issuers=[" in repr(v)
 
 
@@ -185,6 +188,8 @@ def test_mapping_options_need_not_be_dicts(keys_a: xconnauth.KeySet, token_a: st
         ({"leeway": True}, "leeway must be an int, not bool"),
         ({"leeway": None}, "leeway must be an int, not NoneType"),
         ({"token_type": 1}, "token_type must be a str or None"),
+        ({"header_types": 1}, "header_types must be a str or a sequence of str"),
+        ({"header_types": ["at+jwt", None]}, "header_types must be a str or a sequence of str"),
         ({"min_rsa_bits": "2048"}, "min_rsa_bits must be an int"),
         ({"issuer": ISS}, "unexpected keyword argument \"issuer\""),
     ],
@@ -339,6 +344,33 @@ def test_bench_script_runs() -> None:
     out = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "Rust core (same process)" in out.stdout and "x the Rust core" in out.stdout
+
+
+def test_rfc9068_header_types(keys_a: xconnauth.KeySet, key_a: RsaKey) -> None:
+    """RFC 9068 access tokens: header typ at+jwt, no typ claim; the one-line policy."""
+    claims = access_token_claims(ISS, client_id="svc")
+    del claims["typ"]
+    at_jwt = mint(key_a, claims, kid="a", header={"typ": "at+jwt"})
+    plain_jwt = mint(key_a, claims, kid="a")  # header typ JWT
+    now = 1_764_000_000
+    # The default policy refuses it and says which options apply.
+    with pytest.raises(xconnauth.MissingClaim) as info:
+        verifier(keys_a).verify(at_jwt, now=now)
+    assert 'set token_type to null and header_types to ["at+jwt"]' in str(info.value)
+    v = verifier(keys_a, audiences="orders-api", token_type=None, header_types=["at+jwt"])
+    assert v.verify(at_jwt, now=now)["client_id"] == "svc"
+    assert v.verify(mint(key_a, claims, kid="a", header={"typ": "application/AT+JWT"}), now=now)
+    for bad in (plain_jwt, mint(key_a, claims, kid="a", header={"typ": None})):
+        with pytest.raises(xconnauth.WrongType, match="header_types") as err:
+            v.verify(bad, now=now)
+        assert err.value.code == "wrong_type"
+    # Step 4: the header type is refused before the signature is looked at.
+    with pytest.raises(xconnauth.WrongType):
+        v.verify(plain_jwt[:-4] + ("AAAA" if not plain_jwt.endswith("AAAA") else "BBBB"), now=now)
+    with pytest.raises(xconnauth.ConfigError, match="header_types is empty"):
+        verifier(keys_a, header_types=[])
+    # Off by default: the header typ is not looked at.
+    assert verifier(keys_a, token_type=None).verify(plain_jwt, now=now)
 
 
 def test_token_types(keys_a: xconnauth.KeySet, token_a: str) -> None:

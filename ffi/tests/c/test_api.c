@@ -135,6 +135,8 @@ static void test_new(void)
         "{\"issuers\":\"x\",\"leeway\":\"30\"}",              /* wrong type */
         "{\"issuers\":\"x\",\"issuers\":\"y\"}",              /* duplicate */
         "{\"issuers\":\"x\",\"min_rsa_bits\":1024}",           /* below the 2048 floor */
+        "{\"issuers\":\"x\",\"header_types\":[]}",             /* accepts nothing */
+        "{\"issuers\":\"x\",\"header_types\":[1]}",            /* wrong type */
         "[\"x\"]",                                            /* not an object */
         "{\"issuers\":\"x\"",                                 /* truncated */
         "",
@@ -292,6 +294,9 @@ static void test_categories(void)
         {"\"issuers\":[\"https://sso.example.com/realms/demo/\"]", XCA_WRONG_ISSUER},
         {"\"audiences\":[\"orders-api\"]", XCA_WRONG_AUDIENCE},
         {"\"token_type\":\"ID\"", XCA_WRONG_TYPE},
+        /* The sample's header typ is JWT: RFC 9068's at+jwt refuses it at step 4. */
+        {"\"header_types\":[\"at+jwt\"]", XCA_WRONG_TYPE},
+        {"\"header_types\":[\"at+jwt\",\"application/jwt\"]", XCA_OK},
         {"\"required_scopes\":[\"spar\"]", XCA_MISSING_SCOPE},
         {"\"required_realm_roles\":[\"spark-admin\"]", XCA_MISSING_ROLE},
         {"\"required_client_roles\":{\"product-factory\":[\"admin\"]}", XCA_MISSING_ROLE},
