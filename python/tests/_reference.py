@@ -1030,8 +1030,9 @@ def base_draft(world: World, rng: random.Random) -> Draft:
         req_claims += _sample(rng, present, 1, 3)
     bits_min, bits_max = 2048, 8192
     if rng.random() < 0.1:
-        # At or above the floor: below 2048 is a configuration error (DESIGN §4).
-        bits_min = rng.randint(2048, max(2048, min(4096, signer.bits)))
+        # The floor itself, written out: below 2048 is a configuration error, and a higher
+        # minimum would make a later defect that swaps in a 2048-bit signer weak_key.
+        bits_min = 2048
     if rng.random() < 0.1:
         bits_max = rng.randint(signer.bits, 16384)
     if signer.bits > bits_max:
