@@ -58,7 +58,8 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(s.kid, kid);
                 assert!(!s.reason.is_empty());
             }
-            let kept: Vec<Option<String>> = keys.iter().map(|k| k.kid().map(String::from)).collect();
+            let kept: Vec<Option<String>> =
+                keys.iter().map(|k| k.kid().map(String::from)).collect();
             let usable: Vec<Option<String>> = alone.iter().filter_map(|a| a.clone().ok()).collect();
             assert_eq!(kept, usable, "the set is not its usable entries");
         }
