@@ -22,7 +22,7 @@ MATURIN_VERSION := 1.16.0
 C_PKG := libxconnauth-$(VERSION)-$(HOST)
 C_TARBALL := $(DIST)/$(C_PKG).tar.gz
 
-.PHONY: demo see-it-work setup test test-all lint docs check-versions test-rust test-nostd \
+.PHONY: demo see-it-work setup test test-all lint docs check-versions generate check-generated test-rust test-nostd \
 	test-msrv test-bench test-ffi test-python test-differential test-flows test-e2e test-nginx \
 	test-oidc-provider test-cortex-m fuzz-smoke dist dist-python dist-c install uninstall package
 
@@ -53,7 +53,7 @@ test-all: lint test-rust test-nostd test-msrv test-bench test-ffi test-python te
 	test-flows test-e2e test-nginx test-oidc-provider test-cortex-m fuzz-smoke package
 	@echo "all tests passed"
 
-lint: check-versions docs
+lint: check-versions check-generated docs
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p xconnauth --no-default-features -- -D warnings
@@ -61,6 +61,19 @@ lint: check-versions docs
 # Every public item documented, no broken intra-doc link.
 docs:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
+
+# The error vocabulary is declared once (core/src/error_table.rs); tools/gen-errors writes
+# its copies (ffi/src/status.rs, the Python classes, the .NET enum, docs/contract.md) and
+# cbindgen the header from ffi/src. After editing the table: `make generate`.
+generate:
+	$(CARGO) run -q -p xconnauth-gen-errors
+	XCONNAUTH_UPDATE_HEADER=1 $(CARGO) test -q -p xconnauth-ffi --test header
+
+# Fails naming every stale generated file; the generator's tests prove the check can fail.
+check-generated:
+	$(CARGO) run -q -p xconnauth-gen-errors -- --check
+	$(CARGO) test -q -p xconnauth-ffi --test header
+	$(CARGO) test -q -p xconnauth-gen-errors
 
 # Every crate, the wheel, the .pc file and xca_version() carry the workspace version.
 check-versions:

@@ -28,10 +28,10 @@
 typedef struct xca_verifier xca_verifier;
 
 /**
- * The result of every fallible `xca_` call: `XCA_OK` (0), one of the 18 token
- * categories (1-18), `XCA_KEYS_UNAVAILABLE` (19, a remote verifier has no keys yet),
- * or an API-misuse code (100 and up). Values
- * are fixed and never reused. `xca_status_name()` gives the stable code string.
+ * The result of every fallible `xca_` call: `XCA_OK` (0), a category (1-99: a rejected
+ * token, or `XCA_KEYS_UNAVAILABLE`, a remote verifier that has no keys yet), or an
+ * API-misuse code (100 and up). Values are fixed and never reused. `xca_status_name()`
+ * gives the stable code string.
  */
 typedef uint32_t xca_status;
 
@@ -58,7 +58,8 @@ typedef uint32_t xca_status;
 #define XCA_BAD_JSON 3
 
 /**
- * The token is longer than the policy's `max_token_bytes`.
+ * The token is longer than the policy's `max_token_bytes`, or one of its JSON
+ * objects is beyond the size limits.
  */
 #define XCA_TOO_LARGE 4
 
@@ -108,7 +109,7 @@ typedef uint32_t xca_status;
 #define XCA_ISSUED_IN_FUTURE 13
 
 /**
- * `iss` is not one of the trusted issuers.
+ * `iss` is not one of the trusted issuers (or the key belongs to another issuer).
  */
 #define XCA_WRONG_ISSUER 14
 
@@ -118,7 +119,8 @@ typedef uint32_t xca_status;
 #define XCA_WRONG_AUDIENCE 15
 
 /**
- * The `typ` claim is not the expected token type.
+ * The `typ` claim is not the expected token type, or the header `typ` is not one of
+ * the policy's `header_types`.
  */
 #define XCA_WRONG_TYPE 16
 
@@ -133,9 +135,9 @@ typedef uint32_t xca_status;
 #define XCA_MISSING_ROLE 18
 
 /**
- * Not a token error: a verifier that fetches its keys from an issuer has none yet
- * that could judge the token (the issuer was unreachable since start). Answer HTTP
- * 503; the token may be fine.
+ * Not a token error: a verifier that fetches its keys from an issuer has no key
+ * set yet that could judge this token (the issuer was unreachable since start).
+ * HTTP 503: the client may retry; the token may well be fine.
  */
 #define XCA_KEYS_UNAVAILABLE 19
 
@@ -194,10 +196,9 @@ const char *xca_status_name(xca_status status);
 
 /**
  * The HTTP status to answer a rejected token with: 403 for `XCA_MISSING_SCOPE` and
- * `XCA_MISSING_ROLE`, 503 for `XCA_KEYS_UNAVAILABLE`, 401 for the other token
- * categories (1-18), and 0 for `XCA_OK`,
- * the API-misuse codes and unknown values (those are not the client's fault: answer
- * them as an internal error).
+ * `XCA_MISSING_ROLE`, 503 for `XCA_KEYS_UNAVAILABLE`, 401 for the other categories, and
+ * 0 for `XCA_OK`, the API-misuse codes and unknown values (those are not the client's
+ * fault: answer them as an internal error).
  */
 uint16_t xca_http_status(xca_status status);
 

@@ -3,158 +3,107 @@
 use alloc::string::String;
 use core::fmt;
 
-/// Why a token was rejected: exactly one category per failure (DESIGN §2).
+/// Expands the category table (`error_table.rs`) into `ErrorKind` and its methods.
 ///
-/// The [`code`](ErrorKind::code) strings are API shared with the C, Python and CLI
-/// surfaces and never change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// Not three dot-separated non-empty segments, whitespace, a JWE, or a missing or
-    /// wrong `Bearer` scheme.
-    Malformed,
-    /// A segment is not canonical unpadded base64url.
-    BadBase64,
-    /// The header or payload is not a strict UTF-8 JSON object, or a claim has the wrong
-    /// JSON type.
-    BadJson,
-    /// The token exceeds the configured size limit.
-    TooLarge,
-    /// The header carries `crit`, `b64` or `cty`.
-    UnsupportedHeader,
-    /// `alg` is missing, `none`, HMAC, or not in the policy's allow-list.
-    UnsupportedAlg,
-    /// No usable signing key matches the token.
-    UnknownKid,
-    /// The selected key is too small, too large, or has a bad exponent.
-    WeakKey,
-    /// The signature does not verify.
-    BadSignature,
-    /// A claim the policy requires is absent.
-    MissingClaim,
-    /// `now >= exp + leeway`.
-    Expired,
-    /// `now < nbf - leeway`.
-    NotYetValid,
-    /// `iat > now + leeway`.
-    IssuedInFuture,
-    /// `iss` is not one of the trusted issuers (or the key belongs to another issuer).
-    WrongIssuer,
-    /// No `aud` value is an accepted audience.
-    WrongAudience,
-    /// The `typ` claim is not the expected token type.
-    WrongType,
-    /// A required scope is not granted.
-    MissingScope,
-    /// A required realm or client role is not granted.
-    MissingRole,
-    /// Not a token error: a verifier that fetches its keys from an issuer has no key
-    /// set yet that could judge this token (the issuer was unreachable since start).
-    /// HTTP 503: the client may retry; the token may well be fine.
-    KeysUnavailable,
+/// `c_status` and `when` are for the other surfaces (tools/gen-errors); core needs
+/// neither.
+macro_rules! categories {
+    ($(
+        $(#[doc = $doc:literal])+
+        $variant:ident {
+            code: $code:literal,
+            c_status: $c_status:literal,
+            http: $http:literal,
+            rfc6750: $rfc6750:expr,
+            title: $title:literal,
+            when: $when:literal $(,)?
+        }
+    )+) => {
+        /// Why a token was rejected: exactly one category per failure (DESIGN §2).
+        ///
+        /// The [`code`](ErrorKind::code) strings are API shared with the C, Python and CLI
+        /// surfaces and never change.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorKind {
+            $($(#[doc = $doc])+ $variant,)+
+        }
+
+        impl ErrorKind {
+            /// Every category, in DESIGN §2 order (the order of the C status codes: new
+            /// categories are appended, never inserted).
+            pub const ALL: [ErrorKind; CATEGORY_COUNT] = [$(ErrorKind::$variant),+];
+
+            /// The stable category string, e.g. `"expired"`.
+            ///
+            /// ```
+            /// assert_eq!(xconnauth::ErrorKind::WrongAudience.code(), "wrong_audience");
+            /// ```
+            #[must_use]
+            pub const fn code(self) -> &'static str {
+                match self {
+                    $(ErrorKind::$variant => $code,)+
+                }
+            }
+
+            /// The HTTP status to answer with: 403 for scope and role failures (the token
+            /// is fine but not enough), 503 for `keys_unavailable` (the server cannot
+            /// judge the token now), 401 otherwise.
+            ///
+            /// ```
+            /// assert_eq!(xconnauth::ErrorKind::KeysUnavailable.http_status(), 503);
+            /// ```
+            #[must_use]
+            pub const fn http_status(self) -> u16 {
+                match self {
+                    $(ErrorKind::$variant => $http,)+
+                }
+            }
+
+            /// The RFC 6750 §3.1 `error` of the `WWW-Authenticate` challenge:
+            /// `invalid_token`, `insufficient_scope` for the 403 categories, and `None` for
+            /// `keys_unavailable` (a bare challenge: RFC 6750 has no code for "cannot judge
+            /// now").
+            ///
+            /// ```
+            /// use xconnauth::ErrorKind;
+            /// assert_eq!(ErrorKind::Expired.rfc6750_error(), Some("invalid_token"));
+            /// assert_eq!(ErrorKind::MissingRole.rfc6750_error(), Some("insufficient_scope"));
+            /// assert_eq!(ErrorKind::KeysUnavailable.rfc6750_error(), None);
+            /// ```
+            #[must_use]
+            pub const fn rfc6750_error(self) -> Option<&'static str> {
+                match self {
+                    $(ErrorKind::$variant => $rfc6750,)+
+                }
+            }
+
+            /// A short human title for problem responses.
+            #[must_use]
+            pub const fn title(self) -> &'static str {
+                match self {
+                    $(ErrorKind::$variant => $title,)+
+                }
+            }
+        }
+
+        /// How many categories there are.
+        const CATEGORY_COUNT: usize = [$($code),+].len();
+    };
 }
 
+/// Core ignores the C API's own statuses; tools/gen-errors reads them.
+macro_rules! c_api_statuses {
+    ($($table:tt)*) => {};
+}
+
+include!("error_table.rs");
+
 impl ErrorKind {
-    /// Every category, in DESIGN §2 order.
-    pub const ALL: [ErrorKind; 19] = [
-        ErrorKind::Malformed,
-        ErrorKind::BadBase64,
-        ErrorKind::BadJson,
-        ErrorKind::TooLarge,
-        ErrorKind::UnsupportedHeader,
-        ErrorKind::UnsupportedAlg,
-        ErrorKind::UnknownKid,
-        ErrorKind::WeakKey,
-        ErrorKind::BadSignature,
-        ErrorKind::MissingClaim,
-        ErrorKind::Expired,
-        ErrorKind::NotYetValid,
-        ErrorKind::IssuedInFuture,
-        ErrorKind::WrongIssuer,
-        ErrorKind::WrongAudience,
-        ErrorKind::WrongType,
-        ErrorKind::MissingScope,
-        ErrorKind::MissingRole,
-        // Appended, never inserted: the C status codes follow this order.
-        ErrorKind::KeysUnavailable,
-    ];
-
-    /// The stable category string, e.g. `"expired"`.
-    ///
-    /// ```
-    /// assert_eq!(xconnauth::ErrorKind::WrongAudience.code(), "wrong_audience");
-    /// ```
-    #[must_use]
-    pub const fn code(self) -> &'static str {
-        match self {
-            ErrorKind::Malformed => "malformed",
-            ErrorKind::BadBase64 => "bad_base64",
-            ErrorKind::BadJson => "bad_json",
-            ErrorKind::TooLarge => "too_large",
-            ErrorKind::UnsupportedHeader => "unsupported_header",
-            ErrorKind::UnsupportedAlg => "unsupported_alg",
-            ErrorKind::UnknownKid => "unknown_kid",
-            ErrorKind::WeakKey => "weak_key",
-            ErrorKind::BadSignature => "bad_signature",
-            ErrorKind::MissingClaim => "missing_claim",
-            ErrorKind::Expired => "expired",
-            ErrorKind::NotYetValid => "not_yet_valid",
-            ErrorKind::IssuedInFuture => "issued_in_future",
-            ErrorKind::WrongIssuer => "wrong_issuer",
-            ErrorKind::WrongAudience => "wrong_audience",
-            ErrorKind::WrongType => "wrong_type",
-            ErrorKind::MissingScope => "missing_scope",
-            ErrorKind::MissingRole => "missing_role",
-            ErrorKind::KeysUnavailable => "keys_unavailable",
-        }
-    }
-
     /// The category for a code string, if it is one.
     #[must_use]
     pub fn from_code(code: &str) -> Option<ErrorKind> {
         ErrorKind::ALL.into_iter().find(|k| k.code() == code)
-    }
-
-    /// The HTTP status to answer with: 403 for scope and role failures (the token is
-    /// fine but not enough), 503 for `keys_unavailable` (the server cannot judge the
-    /// token now), 401 otherwise.
-    ///
-    /// ```
-    /// assert_eq!(xconnauth::ErrorKind::KeysUnavailable.http_status(), 503);
-    /// ```
-    #[must_use]
-    pub const fn http_status(self) -> u16 {
-        match self {
-            ErrorKind::MissingScope | ErrorKind::MissingRole => 403,
-            ErrorKind::KeysUnavailable => 503,
-            _ => 401,
-        }
-    }
-
-    /// A short human title for problem responses.
-    #[must_use]
-    pub const fn title(self) -> &'static str {
-        match self {
-            ErrorKind::Malformed => "Malformed bearer token",
-            ErrorKind::BadBase64 => "Token is not valid base64url",
-            ErrorKind::BadJson => "Token JSON is invalid",
-            ErrorKind::TooLarge => "Token too large",
-            ErrorKind::UnsupportedHeader => "Unsupported token header",
-            ErrorKind::UnsupportedAlg => "Unsupported signature algorithm",
-            ErrorKind::UnknownKid => "Unknown signing key",
-            ErrorKind::WeakKey => "Signing key too weak",
-            ErrorKind::BadSignature => "Invalid token signature",
-            ErrorKind::MissingClaim => "Required claim missing",
-            ErrorKind::Expired => "Token expired",
-            ErrorKind::NotYetValid => "Token not yet valid",
-            ErrorKind::IssuedInFuture => "Token issued in the future",
-            ErrorKind::WrongIssuer => "Untrusted token issuer",
-            ErrorKind::WrongAudience => "Token not intended for this audience",
-            ErrorKind::WrongType => "Wrong token type",
-            ErrorKind::MissingScope => "Insufficient scope",
-            ErrorKind::MissingRole => "Insufficient role",
-            ErrorKind::KeysUnavailable => "Signing keys unavailable",
-        }
     }
 }
 
@@ -325,6 +274,7 @@ impl std::error::Error for ConfigError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::format;
     use alloc::string::ToString;
 
     #[test]
@@ -342,6 +292,52 @@ mod tests {
         assert!(ErrorKind::ALL
             .iter()
             .all(|k| (k.http_status() == 503) == (*k == ErrorKind::KeysUnavailable)));
+    }
+
+    #[test]
+    fn the_table_keeps_every_value() {
+        // The values before the table existed, written out: they are API (the C codes
+        // follow this order), so a slip in error_table.rs must fail here.
+        let expected = [
+            ("malformed", 401, "Malformed bearer token"),
+            ("bad_base64", 401, "Token is not valid base64url"),
+            ("bad_json", 401, "Token JSON is invalid"),
+            ("too_large", 401, "Token too large"),
+            ("unsupported_header", 401, "Unsupported token header"),
+            ("unsupported_alg", 401, "Unsupported signature algorithm"),
+            ("unknown_kid", 401, "Unknown signing key"),
+            ("weak_key", 401, "Signing key too weak"),
+            ("bad_signature", 401, "Invalid token signature"),
+            ("missing_claim", 401, "Required claim missing"),
+            ("expired", 401, "Token expired"),
+            ("not_yet_valid", 401, "Token not yet valid"),
+            ("issued_in_future", 401, "Token issued in the future"),
+            ("wrong_issuer", 401, "Untrusted token issuer"),
+            (
+                "wrong_audience",
+                401,
+                "Token not intended for this audience",
+            ),
+            ("wrong_type", 401, "Wrong token type"),
+            ("missing_scope", 403, "Insufficient scope"),
+            ("missing_role", 403, "Insufficient role"),
+            ("keys_unavailable", 503, "Signing keys unavailable"),
+        ];
+        assert_eq!(ErrorKind::ALL.len(), expected.len());
+        for (kind, (code, http, title)) in ErrorKind::ALL.into_iter().zip(expected) {
+            assert_eq!(
+                (kind.code(), kind.http_status(), kind.title()),
+                (code, http, title)
+            );
+            let rfc6750 = match http {
+                403 => Some("insufficient_scope"),
+                503 => None,
+                _ => Some("invalid_token"),
+            };
+            assert_eq!(kind.rfc6750_error(), rfc6750, "{kind:?}");
+        }
+        assert_eq!(ErrorKind::IssuedInFuture.code(), "issued_in_future");
+        assert_eq!(format!("{:?}", ErrorKind::IssuedInFuture), "IssuedInFuture");
     }
 
     #[test]

@@ -158,17 +158,13 @@ impl<const N: usize> Write for Truncating<'_, N> {
 /// # Errors
 /// Only those of `out`.
 pub fn www_authenticate(err: &Error, realm: Option<&str>, out: &mut dyn Write) -> fmt::Result {
-    let code = match err.http_status() {
-        403 => "insufficient_scope",
-        503 => {
-            out.write_str("Bearer")?;
-            if let Some(realm) = realm {
-                out.write_str(" realm=")?;
-                quoted(realm.chars(), out)?;
-            }
-            return Ok(());
+    let Some(code) = err.kind().rfc6750_error() else {
+        out.write_str("Bearer")?;
+        if let Some(realm) = realm {
+            out.write_str(" realm=")?;
+            quoted(realm.chars(), out)?;
         }
-        _ => "invalid_token",
+        return Ok(());
     };
     out.write_str("Bearer ")?;
     if let Some(realm) = realm {

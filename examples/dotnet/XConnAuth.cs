@@ -13,33 +13,81 @@ namespace XConnAuth
     /// <summary>Status codes of libxconnauth (xca_status): values are fixed forever.</summary>
     public enum Status : uint
     {
+        // BEGIN generated: status (tools/gen-errors from core/src/error_table.rs: do not edit, run make generate)
+        /// <summary>Success.</summary>
         Ok = 0,
+        /// <summary>
+        /// Not three dot-separated non-empty segments, whitespace, a JWE, or a missing or
+        /// wrong <c>Bearer</c> scheme.
+        /// </summary>
         Malformed = 1,
+        /// <summary>A segment is not canonical unpadded base64url.</summary>
         BadBase64 = 2,
+        /// <summary>
+        /// The header or payload is not a strict UTF-8 JSON object, or a claim has the wrong
+        /// JSON type.
+        /// </summary>
         BadJson = 3,
+        /// <summary>
+        /// The token is longer than the policy's <c>max_token_bytes</c>, or one of its JSON
+        /// objects is beyond the size limits.
+        /// </summary>
         TooLarge = 4,
+        /// <summary>The header carries <c>crit</c>, <c>b64</c> or <c>cty</c>.</summary>
         UnsupportedHeader = 5,
+        /// <summary><c>alg</c> is missing, <c>none</c>, HMAC, or not in the policy's <c>algorithms</c>.</summary>
         UnsupportedAlg = 6,
+        /// <summary>No usable signing key matches the token (the signal to refetch the JWKS).</summary>
         UnknownKid = 7,
+        /// <summary>The selected key is too small, too large, or has a bad exponent.</summary>
         WeakKey = 8,
+        /// <summary>The signature does not verify.</summary>
         BadSignature = 9,
+        /// <summary>A claim the policy requires is absent.</summary>
         MissingClaim = 10,
+        /// <summary><c>now &gt;= exp + leeway</c>.</summary>
         Expired = 11,
+        /// <summary><c>now &lt; nbf - leeway</c>.</summary>
         NotYetValid = 12,
+        /// <summary><c>iat &gt; now + leeway</c>.</summary>
         IssuedInFuture = 13,
+        /// <summary><c>iss</c> is not one of the trusted issuers (or the key belongs to another issuer).</summary>
         WrongIssuer = 14,
+        /// <summary>No <c>aud</c> value is an accepted audience.</summary>
         WrongAudience = 15,
+        /// <summary>
+        /// The <c>typ</c> claim is not the expected token type, or the header <c>typ</c> is not one of
+        /// the policy's <c>header_types</c>.
+        /// </summary>
         WrongType = 16,
+        /// <summary>A required scope is not granted (HTTP 403).</summary>
         MissingScope = 17,
+        /// <summary>A required realm or client role is not granted (HTTP 403).</summary>
         MissingRole = 18,
+        /// <summary>
+        /// Not a token error: a verifier that fetches its keys from an issuer has no key
+        /// set yet that could judge this token (the issuer was unreachable since start).
+        /// HTTP 503: the client may retry; the token may well be fine.
+        /// </summary>
         KeysUnavailable = 19,
+        /// <summary>A required pointer argument is NULL.</summary>
         NullArgument = 100,
+        /// <summary>The output buffer is too small; the needed length was written to the length output.</summary>
         BufferTooSmall = 101,
+        /// <summary>The JWKS or the policy JSON is invalid (see <c>xca_last_error_message()</c>).</summary>
         InvalidConfig = 102,
+        /// <summary>A <c>const char *</c> argument is not UTF-8.</summary>
         InvalidUtf8 = 103,
+        /// <summary>A Rust panic was caught at the API boundary (a bug in xconnauth: please report it).</summary>
         Panic = 104,
+        /// <summary><c>now &lt; 0</c> asked for the system clock, and the clock is before 1970.</summary>
         ClockError = 105,
+        /// <summary>
+        /// An argument is out of range: a length above <c>PTRDIFF_MAX</c>, or a status that is not
+        /// a token category where one is required.
+        /// </summary>
         InvalidArgument = 106,
+        // END generated: status
     }
 
     internal static class Native

@@ -2,19 +2,22 @@
 //!
 //! `xca_status` is a plain `uint32_t` in C, not a C enum: a status handed back from C
 //! may hold any integer, and an out-of-range value of a Rust `enum` is undefined
-//! behaviour. The values are fixed forever; a retired code stays listed as a comment so
-//! its number is never reused.
+//! behaviour. The values are fixed forever. They are declared, with every other surface's
+//! copy of the vocabulary, in `core/src/error_table.rs`; the block below is generated from
+//! it (`make generate`), and a retired code stays listed there so its number is never
+//! reused.
 
 use core::ffi::{c_char, CStr};
 
 use xconnauth_core::ErrorKind;
 
-/// The result of every fallible `xca_` call: `XCA_OK` (0), one of the 18 token
-/// categories (1-18), `XCA_KEYS_UNAVAILABLE` (19, a remote verifier has no keys yet),
-/// or an API-misuse code (100 and up). Values
-/// are fixed and never reused. `xca_status_name()` gives the stable code string.
+/// The result of every fallible `xca_` call: `XCA_OK` (0), a category (1-99: a rejected
+/// token, or `XCA_KEYS_UNAVAILABLE`, a remote verifier that has no keys yet), or an
+/// API-misuse code (100 and up). Values are fixed and never reused. `xca_status_name()`
+/// gives the stable code string.
 pub type xca_status = u32;
 
+// BEGIN generated: c-statuses (tools/gen-errors from core/src/error_table.rs: do not edit, run make generate)
 /// Success.
 pub const XCA_OK: xca_status = 0;
 /// Not three dot-separated non-empty segments, whitespace, a JWE, or a missing or
@@ -25,7 +28,8 @@ pub const XCA_BAD_BASE64: xca_status = 2;
 /// The header or payload is not a strict UTF-8 JSON object, or a claim has the wrong
 /// JSON type.
 pub const XCA_BAD_JSON: xca_status = 3;
-/// The token is longer than the policy's `max_token_bytes`.
+/// The token is longer than the policy's `max_token_bytes`, or one of its JSON
+/// objects is beyond the size limits.
 pub const XCA_TOO_LARGE: xca_status = 4;
 /// The header carries `crit`, `b64` or `cty`.
 pub const XCA_UNSUPPORTED_HEADER: xca_status = 5;
@@ -45,19 +49,20 @@ pub const XCA_EXPIRED: xca_status = 11;
 pub const XCA_NOT_YET_VALID: xca_status = 12;
 /// `iat > now + leeway`.
 pub const XCA_ISSUED_IN_FUTURE: xca_status = 13;
-/// `iss` is not one of the trusted issuers.
+/// `iss` is not one of the trusted issuers (or the key belongs to another issuer).
 pub const XCA_WRONG_ISSUER: xca_status = 14;
 /// No `aud` value is an accepted audience.
 pub const XCA_WRONG_AUDIENCE: xca_status = 15;
-/// The `typ` claim is not the expected token type.
+/// The `typ` claim is not the expected token type, or the header `typ` is not one of
+/// the policy's `header_types`.
 pub const XCA_WRONG_TYPE: xca_status = 16;
 /// A required scope is not granted (HTTP 403).
 pub const XCA_MISSING_SCOPE: xca_status = 17;
 /// A required realm or client role is not granted (HTTP 403).
 pub const XCA_MISSING_ROLE: xca_status = 18;
-/// Not a token error: a verifier that fetches its keys from an issuer has none yet
-/// that could judge the token (the issuer was unreachable since start). Answer HTTP
-/// 503; the token may be fine.
+/// Not a token error: a verifier that fetches its keys from an issuer has no key
+/// set yet that could judge this token (the issuer was unreachable since start).
+/// HTTP 503: the client may retry; the token may well be fine.
 pub const XCA_KEYS_UNAVAILABLE: xca_status = 19;
 
 /// A required pointer argument is NULL.
@@ -78,9 +83,9 @@ pub const XCA_INVALID_ARGUMENT: xca_status = 106;
 
 /// The one mapping from a core category to its status code.
 ///
-/// `ErrorKind` is `#[non_exhaustive]`, so a wildcard arm is required; a category added
-/// to core must get its own code here, and the test `every_kind_has_its_own_status`
-/// fails until it does.
+/// `ErrorKind` is `#[non_exhaustive]`, so a wildcard arm is required; it cannot be
+/// reached while this function and `ErrorKind` come from the same table, and the test
+/// `every_kind_has_its_own_status` checks that.
 pub(crate) fn map_error(kind: ErrorKind) -> xca_status {
     match kind {
         ErrorKind::Malformed => XCA_MALFORMED,
@@ -140,8 +145,9 @@ pub(crate) fn status_name(status: xca_status) -> &'static CStr {
         _ => c"unknown",
     }
 }
+// END generated: c-statuses
 
-/// The core category of a status, if it is one (1-19).
+/// The core category of a status, if it is one.
 pub(crate) fn kind_of(status: xca_status) -> Option<ErrorKind> {
     status_name(status)
         .to_str()
@@ -160,10 +166,9 @@ pub extern "C" fn xca_status_name(status: xca_status) -> *const c_char {
 }
 
 /// The HTTP status to answer a rejected token with: 403 for `XCA_MISSING_SCOPE` and
-/// `XCA_MISSING_ROLE`, 503 for `XCA_KEYS_UNAVAILABLE`, 401 for the other token
-/// categories (1-18), and 0 for `XCA_OK`,
-/// the API-misuse codes and unknown values (those are not the client's fault: answer
-/// them as an internal error).
+/// `XCA_MISSING_ROLE`, 503 for `XCA_KEYS_UNAVAILABLE`, 401 for the other categories, and
+/// 0 for `XCA_OK`, the API-misuse codes and unknown values (those are not the client's
+/// fault: answer them as an internal error).
 #[no_mangle]
 pub extern "C" fn xca_http_status(status: xca_status) -> u16 {
     ffi_panic_boundary! {

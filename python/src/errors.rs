@@ -93,7 +93,8 @@ pub(crate) fn error_of(exc: &Bound<'_, PyAny>) -> PyResult<(Error, Option<String
     let py = exc.py();
     let module = errors_module(py)?;
     let base = module.getattr("InvalidToken")?;
-    let unavailable = module.getattr("KeysUnavailable")?;
+    // The base of every 5xx category (`KeysUnavailable`), generated like the others.
+    let unavailable = module.getattr("_Unavailable")?;
     if !exc.is_instance(&base)? && !exc.is_instance(&unavailable)? {
         return Err(PyTypeError::new_err(format!(
             "expected an xconnauth.InvalidToken or KeysUnavailable, not {}",

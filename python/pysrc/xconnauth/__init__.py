@@ -27,31 +27,31 @@ whole applications.
 from __future__ import annotations
 
 from ._claims import Claims
+from ._errors import ConfigError, InvalidToken, JWKSError, exception_class
+
+# BEGIN generated: imports (tools/gen-errors from core/src/error_table.rs: do not edit, run make generate)
 from ._errors import (
+    Malformed,
     BadBase64,
     BadJson,
-    BadSignature,
-    ConfigError,
-    Expired,
-    InvalidToken,
-    IssuedInFuture,
-    JWKSError,
-    KeysUnavailable,
-    Malformed,
-    MissingClaim,
-    MissingRole,
-    MissingScope,
-    NotYetValid,
     TooLarge,
-    UnknownKid,
-    UnsupportedAlg,
     UnsupportedHeader,
+    UnsupportedAlg,
+    UnknownKid,
     WeakKey,
-    WrongAudience,
+    BadSignature,
+    MissingClaim,
+    Expired,
+    NotYetValid,
+    IssuedInFuture,
     WrongIssuer,
+    WrongAudience,
     WrongType,
-    exception_class,
+    MissingScope,
+    MissingRole,
+    KeysUnavailable,
 )
+# END generated: imports
 from ._xconnauth import (
     ALGORITHMS,
     BACKENDS,
@@ -84,6 +84,7 @@ __all__ = [
     # errors
     "ConfigError",
     "InvalidToken",
+    # BEGIN generated: names (tools/gen-errors from core/src/error_table.rs: do not edit, run make generate)
     "Malformed",
     "BadBase64",
     "BadJson",
@@ -103,6 +104,7 @@ __all__ = [
     "MissingScope",
     "MissingRole",
     "KeysUnavailable",
+    # END generated: names
     "ERROR_CODES",
     "exception_class",
     # HTTP answers
