@@ -297,7 +297,8 @@ mod tests {
     #[test]
     fn the_table_keeps_every_value() {
         // The values before the table existed, written out: they are API (the C codes
-        // follow this order), so a slip in error_table.rs must fail here.
+        // follow this order), so a slip in error_table.rs must fail here. New categories
+        // are appended after them.
         let expected = [
             ("malformed", 401, "Malformed bearer token"),
             ("bad_base64", 401, "Token is not valid base64url"),
@@ -323,7 +324,7 @@ mod tests {
             ("missing_role", 403, "Insufficient role"),
             ("keys_unavailable", 503, "Signing keys unavailable"),
         ];
-        assert_eq!(ErrorKind::ALL.len(), expected.len());
+        assert!(ErrorKind::ALL.len() >= expected.len());
         for (kind, (code, http, title)) in ErrorKind::ALL.into_iter().zip(expected) {
             assert_eq!(
                 (kind.code(), kind.http_status(), kind.title()),

@@ -1,7 +1,7 @@
 //! Writes every surface's copy of the error vocabulary from the one table,
 //! `core/src/error_table.rs`: the C constants and names (`ffi/src/status.rs`; cbindgen
 //! turns them into `include/xconnauth.h`), the Python exception classes and exports, the
-//! .NET `Status` enum and the tables of `docs/contract.md`.
+//! .NET `Status` enum, the tables of `docs/contract.md` and the list in `README.md`.
 //!
 //! Each target file holds hand-placed marker lines, `BEGIN generated: <block>` and
 //! `END generated: <block>` (in the file's comment syntax); only the lines between them
@@ -64,6 +64,11 @@ const BLOCKS: &[Block] = &[
         path: "examples/dotnet/XConnAuth.cs",
         name: "status",
         render: render::dotnet_status,
+    },
+    Block {
+        path: "README.md",
+        name: "codes",
+        render: render::md_code_list,
     },
     Block {
         path: "docs/contract.md",

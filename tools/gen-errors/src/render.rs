@@ -392,6 +392,40 @@ pub(crate) fn md_api_statuses() -> String {
     out
 }
 
+/// `README.md`: every code in one sentence, the non-401 ones with their HTTP status,
+/// wrapped at 100 columns.
+pub(crate) fn md_code_list() -> String {
+    let words: Vec<String> = CATEGORIES
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let http = if c.http == 401 {
+                String::new()
+            } else {
+                format!(" → {}", c.http)
+            };
+            let end = if i + 1 == CATEGORIES.len() { "." } else { "," };
+            format!("`{}`{http}{end}", c.code)
+        })
+        .collect();
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in words.join(" ").split(' ') {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > 100 {
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
