@@ -49,9 +49,16 @@ setup:
 test: setup
 	@$(MAKE) --no-print-directory test-all
 
-test-all: lint test-rust test-nostd test-msrv test-bench test-ffi test-python test-differential \
+# In this order (later steps reuse what earlier ones built); each step's time is printed.
+TEST_STEPS := lint test-rust test-nostd test-msrv test-bench test-ffi test-python test-differential \
 	test-flows test-e2e test-nginx test-oidc-provider test-cortex-m fuzz-smoke package
-	@echo "all tests passed"
+
+test-all:
+	@start=$$(date +%s); for step in $(TEST_STEPS); do \
+	    t=$$(date +%s); \
+	    $(MAKE) --no-print-directory $$step || { echo "FAILED: make $$step"; exit 1; }; \
+	    echo "== make $$step: $$(( $$(date +%s) - t )) s"; \
+	done; echo "all tests passed in $$(( $$(date +%s) - start )) s"
 
 lint: check-versions check-generated docs
 	$(CARGO) fmt --all -- --check

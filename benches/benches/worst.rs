@@ -7,14 +7,15 @@
 //!
 //! `cargo bench -p xconnauth-benches --bench worst -- --test` runs each once (CI smoke).
 
-use std::fmt::Write as _;
 use std::hint::black_box;
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
-use base64ct::{Base64, Base64UrlUnpadded, Encoding};
+use base64ct::{Base64, Encoding};
 use criterion::Criterion;
 use xconnauth::{Backend, Discovery, KeySet, Policy, Verifier, MAX_OBJECT_NAMES};
+use xconnauth_testkit::b64url;
+use xconnauth_testkit::hostile::{discovery_with, keycloak_like, many_names};
 
 // Only the allocator, `config` and `read_data` are needed here.
 #[allow(dead_code)]
@@ -28,53 +29,6 @@ const ISSUER: &str = "https://sso.example.com/realms/demo";
 const NOW: u64 = 1_764_000_000;
 const CLAIMS: &str =
     r#""exp":4102444800,"iss":"https://sso.example.com/realms/demo","typ":"Bearer""#;
-
-fn b64url(b: &[u8]) -> String {
-    Base64UrlUnpadded::encode_string(b)
-}
-
-/// Short distinct names, `per_object` at most per object (siblings beyond).
-fn many_names(base: &str, bytes: usize, per_object: usize) -> String {
-    let mut s = format!("{{{base}");
-    let (mut i, mut in_object, mut open) = (0u32, 3, false);
-    while s.len() + 16 < bytes {
-        let n = format!("{i:x}");
-        i += 1;
-        if in_object == per_object {
-            if open {
-                s.push('}');
-            }
-            write!(s, ",\"o{n}\":{{").unwrap();
-            (open, in_object) = (true, 0);
-            continue;
-        }
-        let comma = if open && in_object == 0 { "" } else { "," };
-        write!(s, "{comma}\"{n}\":0").unwrap();
-        in_object += 1;
-    }
-    if open {
-        s.push('}');
-    }
-    s.push('}');
-    s
-}
-
-/// A Keycloak-like payload of about `bytes`: long lists of roles and groups.
-fn typical(base: &str, bytes: usize) -> String {
-    let mut s = format!("{{{base},\"realm_access\":{{\"roles\":[\"offline_access\"");
-    let mut i = 0;
-    while s.len() + 80 < bytes / 2 {
-        write!(s, ",\"role-{i:04}-of-this-realm\"").unwrap();
-        i += 1;
-    }
-    s.push_str("]},\"groups\":[\"/top\"");
-    while s.len() + 60 < bytes {
-        write!(s, ",\"/dept-{i:04}/team-with-a-long-name\"").unwrap();
-        i += 1;
-    }
-    s.push_str("]}");
-    s
-}
 
 fn sign(key: &RsaKeyPair, payload: &str) -> Vec<u8> {
     let header = br#"{"alg":"RS256","typ":"JWT","kid":"bench-2048"}"#;
@@ -102,22 +56,16 @@ fn main() {
     // The largest payload a 16 KB token carries (2048-bit signature, short header).
     // A few names short of the cap: the sibling objects' names count in the root too.
     let worst = sign(&key, &many_names(CLAIMS, 11_800, MAX_OBJECT_NAMES - 8));
-    let usual = sign(&key, &typical(CLAIMS, 11_800));
+    let usual = sign(&key, &keycloak_like(CLAIMS, 11_800));
     for t in [&worst, &usual] {
         assert!(t.len() <= 16384, "{} bytes", t.len());
         verifier.verify(t, NOW).expect("the bench tokens verify");
     }
 
-    let doc = |body: &str| {
-        format!(
-            r#"{{"issuer":"{ISSUER}","jwks_uri":"{ISSUER}/certs",{}"#,
-            &body[1..]
-        )
-        .into_bytes()
-    };
+    let doc = |body: &str| discovery_with(ISSUER, body);
     let mib = xconnauth::MAX_JWKS_BYTES - 200;
     let worst_doc = doc(&many_names(r#""x":0"#, mib, usize::MAX));
-    let usual_doc = doc(&typical(r#""x":0"#, mib));
+    let usual_doc = doc(&keycloak_like(r#""x":0"#, mib));
     for d in [&worst_doc, &usual_doc] {
         Discovery::parse(d).expect("the bench documents parse");
     }

@@ -18,6 +18,10 @@ use std::time::{Duration, Instant};
 use xconnauth::{
     decode_unverified, Discovery, ErrorKind, KeySet, MAX_JWKS_BYTES, MAX_OBJECT_NAMES,
 };
+use xconnauth_testkit::b64url;
+use xconnauth_testkit::hostile::{
+    discovery_with, few_names, many_names, short_strings, typical_jwks,
+};
 
 /// Worst over typical may not exceed this (the old code: 3,800x for a 16 KB token,
 /// minutes for a 1 MiB document). Measured after the fix, release build: about 7-11x
@@ -40,88 +44,6 @@ fn best_of(rounds: u32, mut f: impl FnMut()) -> Duration {
         })
         .min()
         .unwrap()
-}
-
-fn b64url(bytes: &[u8]) -> String {
-    use base64ct::{Base64UrlUnpadded, Encoding};
-    Base64UrlUnpadded::encode_string(bytes)
-}
-
-/// Distinct short member names: `a`, `b`, ..., `aa`, `ab`, ... (the most names per byte).
-fn name(mut i: usize) -> String {
-    const ALPHA: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
-    let mut s = String::new();
-    loop {
-        s.push(ALPHA[i % ALPHA.len()] as char);
-        i /= ALPHA.len();
-        if i == 0 {
-            return s;
-        }
-        i -= 1;
-    }
-}
-
-/// An object of `"name":0` members filling about `bytes` bytes, `base` first; at most
-/// `per_object` names in one object, the rest in sibling objects of as many.
-fn many_names(base: &str, bytes: usize, per_object: usize) -> String {
-    let mut s = String::from("{");
-    s.push_str(base);
-    let (mut i, mut in_object, mut open) = (0, 4, false);
-    while s.len() + 16 < bytes {
-        let n = name(i);
-        i += 1;
-        if ["exp", "iss", "sub", "x", "keys"].contains(&n.as_str()) {
-            continue;
-        }
-        if in_object == per_object {
-            if open {
-                s.push('}');
-            }
-            write!(s, ",\"{n}\":{{").unwrap();
-            (open, in_object) = (true, 0);
-            continue;
-        }
-        let comma = if open && in_object == 0 { "" } else { "," };
-        write!(s, "{comma}\"{n}\":0").unwrap();
-        in_object += 1;
-    }
-    if open {
-        s.push('}');
-    }
-    s.push('}');
-    s
-}
-
-/// An object of the same size holding one long string member (typical: few names).
-fn few_names(base: &str, bytes: usize) -> String {
-    let mut s = String::from("{");
-    s.push_str(base);
-    s.push_str(",\"groups\":[");
-    let mut first = true;
-    while s.len() + 40 < bytes {
-        if !first {
-            s.push(',');
-        }
-        first = false;
-        s.push_str("\"/realm/group/some-team-name-0123\"");
-    }
-    s.push_str("]}");
-    s
-}
-
-/// A discovery document's typical content at the same size: lists of short strings
-/// (`scopes_supported`, `claims_supported`, algorithm names, ...).
-fn short_strings(base: &str, bytes: usize) -> String {
-    let mut s = String::from("{");
-    s.push_str(base);
-    s.push_str(",\"claims_supported\":[\"sub\"");
-    let mut i = 0;
-    while s.len() + 20 < bytes {
-        write!(s, ",\"claim_{i}\"").unwrap();
-        i += 1;
-    }
-    s.push_str("]}");
-    s
 }
 
 fn token(payload: &str) -> String {
@@ -162,29 +84,6 @@ fn a_16kb_token_with_many_names_costs_about_what_a_typical_one_does() {
     assert!(ratio < CHECK_BOUND, "worst {w:?} vs spread {s:?}");
 }
 
-/// A JWKS of 2048-bit signing keys (distinct moduli) filling about `bytes` bytes.
-fn typical_jwks(bytes: usize) -> String {
-    let mut s = String::from(r#"{"keys":["#);
-    let mut i = 0u32;
-    while s.len() + 600 < bytes {
-        let mut n = [0xA5u8; 256];
-        n[0] = 0xC1;
-        n[1..5].copy_from_slice(&i.to_be_bytes());
-        if i > 0 {
-            s.push(',');
-        }
-        write!(
-            s,
-            r#"{{"kid":"k{i}","kty":"RSA","alg":"RS256","use":"sig","n":"{}","e":"AQAB","x5t":"abcdefghijklmnopqrstuvwxyz0"}}"#,
-            b64url(&n)
-        )
-        .unwrap();
-        i += 1;
-    }
-    s.push_str("]}");
-    s
-}
-
 fn jwks(extra: &str) -> String {
     let mut n = [0xA5u8; 256];
     n[0] = 0xC1;
@@ -194,9 +93,9 @@ fn jwks(extra: &str) -> String {
     )
 }
 
-fn ratio_of(what: &str, bound: f64, worst: &str, other: &str, parse: impl Fn(&[u8])) {
-    let w = best_of(5, || parse(worst.as_bytes()));
-    let t = best_of(5, || parse(other.as_bytes()));
+fn ratio_of(what: &str, bound: f64, worst: &[u8], other: &[u8], parse: impl Fn(&[u8])) {
+    let w = best_of(5, || parse(worst));
+    let t = best_of(5, || parse(other));
     let ratio = w.as_secs_f64() / t.as_secs_f64();
     println!("1 MiB {what}: worst {w:?}, other {t:?}, ratio {ratio:.2}");
     assert!(ratio < bound, "{what}: worst {w:?} vs {t:?}");
@@ -219,21 +118,11 @@ fn a_1mib_jwks_or_discovery_document_with_many_names_stays_linear() {
     ));
     assert!(worst.len() <= MAX_JWKS_BYTES && spread.len() <= MAX_JWKS_BYTES);
     let typical = typical_jwks(limit);
-    ratio_of("JWKS vs typical", BOUND, &worst, &typical, keyset);
-    ratio_of(
-        "JWKS vs small objects",
-        CHECK_BOUND,
-        &worst,
-        &spread,
-        keyset,
-    );
+    let (worst, spread, typical) = (worst.as_bytes(), spread.as_bytes(), typical.as_bytes());
+    ratio_of("JWKS vs typical", BOUND, worst, typical, keyset);
+    ratio_of("JWKS vs small objects", CHECK_BOUND, worst, spread, keyset);
 
-    let disco = |body: &str| {
-        format!(
-            r#"{{"issuer":"https://kc/realms/a","jwks_uri":"https://kc/realms/a/certs",{}"#,
-            &body[1..]
-        )
-    };
+    let disco = |body: &str| discovery_with("https://kc/realms/a", body);
     let parse = |doc: &[u8]| {
         black_box(Discovery::parse(doc).unwrap());
     };

@@ -181,7 +181,7 @@ fn an_unusable_or_failing_refresh_keeps_the_last_good_keys() {
     // A 512-bit modulus (odd, top bit set): parsed, but below min_rsa_bits.
     let mut n = vec![0xc5u8; 64];
     n[63] = 0x01;
-    small["n"] = <base64ct::Base64UrlUnpadded as base64ct::Encoding>::encode_string(&n).into();
+    small["n"] = xconnauth_testkit::b64url(&n).into();
     let ec = serde_json::json!({"kty": "EC", "crv": "P-256", "kid": "ec", "use": "sig",
         "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"});
     let cases: Vec<(&str, Vec<u8>)> = vec![

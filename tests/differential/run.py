@@ -46,8 +46,9 @@ SHOW = 20  # disagreements printed in full
 BIG_TOKEN = 8192
 MIN_OUTCOMES = 19  # the 18 token categories and ok
 
-XCA_OK = 0
-XCA_BUFFER_TOO_SMALL = 101
+sys.path.insert(0, str(REPO / "ffi" / "tests"))
+import xca_ctypes  # noqa: E402  (one set of C signatures for every ctypes test)
+from xca_ctypes import XCA_BUFFER_TOO_SMALL, XCA_OK  # noqa: E402
 
 # Byte sequences that are not UTF-8: a lone lead byte, bytes that never occur, a stray
 # continuation byte, overlong encodings of '/' and of NUL, a UTF-16 surrogate, a
@@ -416,24 +417,6 @@ def run_rust(binary, groups, inputs):
     return out
 
 
-def load_lib(path):
-    lib = ctypes.CDLL(str(path))
-    u8p = ctypes.c_char_p
-    size = ctypes.c_size_t
-    sizep = ctypes.POINTER(ctypes.c_size_t)
-    status = ctypes.c_uint32
-    lib.xca_verifier_new.argtypes = [u8p, size, u8p, size, ctypes.POINTER(ctypes.c_void_p)]
-    lib.xca_verifier_new.restype = status
-    lib.xca_verifier_free.argtypes = [ctypes.c_void_p]
-    lib.xca_verifier_free.restype = None
-    for fn in (lib.xca_verify, lib.xca_verify_header):
-        fn.argtypes = [ctypes.c_void_p, u8p, size, ctypes.c_int64, ctypes.c_void_p, size, sizep]
-        fn.restype = status
-    lib.xca_status_name.argtypes = [status]
-    lib.xca_status_name.restype = ctypes.c_char_p
-    return lib
-
-
 def run_c(lib, groups, inputs):
     by_group = indices_by_group(inputs)
     out = [None] * len(inputs)
@@ -605,7 +588,7 @@ def main():
         verdicts = {"rust": run_rust(args.rust, groups, inputs)}
         timings["rust"] = time.monotonic() - t
         t = time.monotonic()
-        verdicts["c"] = run_c(load_lib(args.lib), groups, inputs)
+        verdicts["c"] = run_c(xca_ctypes.load(args.lib), groups, inputs)
         timings["c"] = time.monotonic() - t
         t = time.monotonic()
         verdicts["python"], py_bytes = run_python(groups, inputs)

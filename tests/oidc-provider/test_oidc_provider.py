@@ -15,6 +15,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -26,6 +27,8 @@ import xconnauth
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+sys.path.insert(0, str(ROOT / "ffi" / "tests"))
+import xca_ctypes  # noqa: E402  (the C signatures, declared once)
 DOC = ROOT / "docs" / "integrations" / "oidc-provider.md"
 RESOURCE = "https://api.example.test/orders"
 PLAIN_RESOURCE = "https://plain-jwt.example.test/orders"
@@ -196,20 +199,7 @@ class CLib:
     OK = 0
 
     def __init__(self, path: str) -> None:
-        lib = ctypes.CDLL(path)
-        u8p, size = ctypes.c_char_p, ctypes.c_size_t
-        out = ctypes.POINTER(ctypes.c_void_p)
-        lib.xca_verifier_new_remote.argtypes = [u8p, size, u8p, size, out]
-        lib.xca_verifier_new_remote.restype = ctypes.c_int
-        lib.xca_verify.argtypes = [ctypes.c_void_p, u8p, size, ctypes.c_int64, ctypes.c_char_p, size,
-                                   ctypes.POINTER(size)]
-        lib.xca_verify.restype = ctypes.c_int
-        lib.xca_status_name.argtypes = [ctypes.c_int]
-        lib.xca_status_name.restype = ctypes.c_char_p
-        lib.xca_last_error_message.argtypes = [ctypes.c_char_p, size, ctypes.POINTER(size)]
-        lib.xca_last_error_message.restype = ctypes.c_int
-        lib.xca_verifier_free.argtypes = [ctypes.c_void_p]
-        lib.xca_verifier_free.restype = None
+        lib = xca_ctypes.load(path)
         self.lib = lib
 
     def remote(self, policy: Dict[str, Any], options: Dict[str, Any]) -> ctypes.c_void_p:

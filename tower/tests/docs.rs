@@ -43,9 +43,9 @@ async fn example_answers_200_401_403() {
     let token = |scope: &str| {
         format!(
             "Bearer {}",
-            key.token(
+            key.token_with(
                 &iss.issuer,
-                json!({"exp": now + 300, "iat": now, "scope": scope})
+                &json!({"exp": now + 300, "iat": now, "scope": scope})
             )
         )
     };

@@ -121,7 +121,7 @@ async fn valid_token_reaches_the_handler_through_discovery() {
     let key = Key::new("k1");
     let iss = Issuer::start(&[&key]);
     let app = app(AuthLayer::new(remote(&iss.issuer)).realm("demo"));
-    let t = bearer(&key.token(&iss.issuer, json!({})));
+    let t = bearer(&key.token_with(&iss.issuer, &json!({})));
     let a = call(&app, "/me", &[&t]).await;
     assert_eq!((a.status, a.body.as_str()), (StatusCode::OK, "user-1"));
     // Keys are cached: the second request fetches nothing.
@@ -147,7 +147,7 @@ async fn strict_mode_answers_401_with_challenge_and_problem() {
     );
     assert_eq!(p["type"], "about:blank");
 
-    let expired = key.token(&iss.issuer, json!({"exp": NOW - 3600}));
+    let expired = key.token_with(&iss.issuer, &json!({"exp": NOW - 3600}));
     let a = call(&app, "/me", &[&bearer(&expired)]).await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
@@ -159,7 +159,7 @@ async fn strict_mode_answers_401_with_challenge_and_problem() {
     assert_eq!(a.problem()["error"], "expired");
 
     // A token signed by another key that claims our kid.
-    let forged = Key::new("k1").token(&iss.issuer, json!({}));
+    let forged = Key::new("k1").token_with(&iss.issuer, &json!({}));
     let a = call(&app, "/me", &[&bearer(&forged)]).await;
     assert_eq!(
         (a.status, a.problem()["error"].as_str()),
@@ -173,7 +173,7 @@ async fn strict_mode_answers_401_with_challenge_and_problem() {
     );
 
     // Two Authorization headers, even both valid: refused, not guessed.
-    let good = bearer(&key.token(&iss.issuer, json!({})));
+    let good = bearer(&key.token_with(&iss.issuer, &json!({})));
     let a = call(&app, "/me", &[&good, &good]).await;
     assert_eq!(
         (a.status, a.problem()["error"].as_str()),
@@ -186,10 +186,10 @@ async fn guards_answer_403_insufficient_scope() {
     let key = Key::new("k1");
     let iss = Issuer::start(&[&key]);
     let app = app(AuthLayer::new(remote(&iss.issuer)));
-    let plain = bearer(&key.token(&iss.issuer, json!({"scope": "openid orders:read"})));
-    let rich = bearer(&key.token(
+    let plain = bearer(&key.token_with(&iss.issuer, &json!({"scope": "openid orders:read"})));
+    let rich = bearer(&key.token_with(
         &iss.issuer,
-        json!({
+        &json!({
             "scope": "openid orders:write",
             "realm_access": {"roles": ["admin"]},
             "resource_access": {"orders-api": {"roles": ["editor"]}},
@@ -231,7 +231,7 @@ async fn guards_answer_403_insufficient_scope() {
         );
     }
     // "orders:write" is a whole word, not a prefix.
-    let near = bearer(&key.token(&iss.issuer, json!({"scope": "orders:writer"})));
+    let near = bearer(&key.token_with(&iss.issuer, &json!({"scope": "orders:writer"})));
     assert_eq!(
         call(&app, "/write", &[&near]).await.status,
         StatusCode::FORBIDDEN
@@ -246,13 +246,13 @@ async fn policy_requirements_apply_to_every_route() {
     policy.audiences = Some(vec!["orders-api".into()]);
     let v = TokenVerifier::remote(policy, options()).unwrap();
     let app = app(AuthLayer::new(v));
-    let no_aud = bearer(&key.token(&iss.issuer, json!({})));
+    let no_aud = bearer(&key.token_with(&iss.issuer, &json!({})));
     let a = call(&app, "/me", &[&no_aud]).await;
     assert_eq!(
         (a.status, a.problem()["error"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("missing_claim"))
     );
-    let ok = bearer(&key.token(&iss.issuer, json!({"aud": ["account", "orders-api"]})));
+    let ok = bearer(&key.token_with(&iss.issuer, &json!({"aud": ["account", "orders-api"]})));
     assert_eq!(call(&app, "/me", &[&ok]).await.status, StatusCode::OK);
 }
 
@@ -266,12 +266,12 @@ async fn optional_mode_passes_only_requests_without_a_bearer_token() {
     // Another scheme belongs to another middleware.
     let a = call(&app, "/maybe", &["Basic dXNlcjpwdw=="]).await;
     assert_eq!((a.status, a.body.as_str()), (StatusCode::OK, "anonymous"));
-    let good = bearer(&key.token(&iss.issuer, json!({})));
+    let good = bearer(&key.token_with(&iss.issuer, &json!({})));
     let a = call(&app, "/maybe", &[&good]).await;
     assert_eq!((a.status, a.body.as_str()), (StatusCode::OK, "user user-1"));
 
     // An invalid bearer token is not demoted to anonymous.
-    let expired = key.token(&iss.issuer, json!({"exp": NOW - 3600}));
+    let expired = key.token_with(&iss.issuer, &json!({"exp": NOW - 3600}));
     for bad in [bearer(&expired), "Bearer".into(), "bearer a.b.c".into()] {
         let a = call(&app, "/maybe", &[&bad]).await;
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{bad}");
@@ -314,7 +314,7 @@ async fn issuer_down_answers_503_not_401() {
     )
     .unwrap();
     let app = app(AuthLayer::new(v).realm("demo"));
-    let a = call(&app, "/me", &[&bearer(&key.token(&iss, json!({})))]).await;
+    let a = call(&app, "/me", &[&bearer(&key.token_with(&iss, &json!({})))]).await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(a.challenge.as_deref(), Some(r#"Bearer realm="demo""#));
     assert_eq!(a.problem()["error"], "keys_unavailable");
@@ -329,12 +329,12 @@ async fn issuer_down_answers_503_not_401() {
 async fn static_keys_need_no_issuer() {
     let key = Key::new("k1");
     let iss = "https://sso.example.com/realms/demo";
-    let keys = xconnauth::KeySet::from_jwks(&common::jwks(&[&key])).unwrap();
+    let keys = xconnauth::KeySet::from_jwks(&common::jwks_of(&[&key])).unwrap();
     let v = Verifier::new(keys, Policy::new([iss])).unwrap();
     let app = app(AuthLayer::new(v));
-    let a = call(&app, "/me", &[&bearer(&key.token(iss, json!({})))]).await;
+    let a = call(&app, "/me", &[&bearer(&key.token_with(iss, &json!({})))]).await;
     assert_eq!((a.status, a.body.as_str()), (StatusCode::OK, "user-1"));
-    let other = Key::new("k2").token(iss, json!({}));
+    let other = Key::new("k2").token_with(iss, &json!({}));
     let a = call(&app, "/me", &[&bearer(&other)]).await;
     assert_eq!(a.problem()["error"], "unknown_kid");
 }
@@ -350,14 +350,24 @@ async fn extractor_without_layer_fails_closed() {
 async fn rotated_key_is_fetched_and_awaited() {
     let old = Key::new("old");
     let new = Key::new("new");
-    let stray = Key::new("stray").token("unused", json!({}));
+    let stray = Key::new("stray").token_with("unused", &json!({}));
     let iss = Issuer::start(&[&old]);
     let app = app(AuthLayer::new(remote(&iss.issuer)));
-    let a = call(&app, "/me", &[&bearer(&old.token(&iss.issuer, json!({})))]).await;
+    let a = call(
+        &app,
+        "/me",
+        &[&bearer(&old.token_with(&iss.issuer, &json!({})))],
+    )
+    .await;
     assert_eq!(a.status, StatusCode::OK);
     iss.set_keys(&[&old, &new]);
     tokio::time::sleep(Duration::from_millis(400)).await; // past the cooldown
-    let a = call(&app, "/me", &[&bearer(&new.token(&iss.issuer, json!({})))]).await;
+    let a = call(
+        &app,
+        "/me",
+        &[&bearer(&new.token_with(&iss.issuer, &json!({})))],
+    )
+    .await;
     assert_eq!((a.status, a.body.as_str()), (StatusCode::OK, "user-1"));
     assert_eq!(iss.hits(), 2);
     // Within the cooldown a random kid costs no fetch.
@@ -375,14 +385,14 @@ async fn slow_refresh_does_not_stall_other_requests() {
     let new = Key::new("new");
     let iss = Issuer::start(&[&old]);
     let app = app(AuthLayer::new(remote(&iss.issuer)));
-    let known = bearer(&old.token(&iss.issuer, json!({})));
+    let known = bearer(&old.token_with(&iss.issuer, &json!({})));
     assert_eq!(call(&app, "/me", &[&known]).await.status, StatusCode::OK);
 
     iss.set_keys(&[&old, &new]);
-    *iss.jwks_delay.lock().unwrap() = Duration::from_millis(1500);
+    iss.set_jwks_delay(Duration::from_millis(1500));
     tokio::time::sleep(Duration::from_millis(400)).await; // past the cooldown
 
-    let rotated = bearer(&new.token(&iss.issuer, json!({})));
+    let rotated = bearer(&new.token_with(&iss.issuer, &json!({})));
     let app2 = app.clone();
     let started = Instant::now();
     let slow = tokio::spawn(async move { call(&app2, "/me", &[&rotated]).await });
@@ -415,13 +425,13 @@ async fn concurrent_rotated_requests_share_one_fetch() {
     let new = Key::new("new");
     let iss = Issuer::start(&[&old]);
     let app = app(AuthLayer::new(remote(&iss.issuer)).max_refresh_waits(2));
-    let known = bearer(&old.token(&iss.issuer, json!({})));
+    let known = bearer(&old.token_with(&iss.issuer, &json!({})));
     assert_eq!(call(&app, "/me", &[&known]).await.status, StatusCode::OK);
     iss.set_keys(&[&old, &new]);
-    *iss.jwks_delay.lock().unwrap() = Duration::from_secs(1);
+    iss.set_jwks_delay(Duration::from_secs(1));
     tokio::time::sleep(Duration::from_millis(400)).await; // past the cooldown
 
-    let rotated = bearer(&new.token(&iss.issuer, json!({})));
+    let rotated = bearer(&new.token_with(&iss.issuer, &json!({})));
     let started = Instant::now();
     let tasks: Vec<_> = (0..20)
         .map(|_| {
