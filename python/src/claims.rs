@@ -118,7 +118,11 @@ impl Payload {
     }
 
     /// ``resource_access.<client>.roles``.
-    fn client_roles<'py>(&self, py: Python<'py>, client: &str) -> PyResult<Bound<'py, PyFrozenSet>> {
+    fn client_roles<'py>(
+        &self,
+        py: Python<'py>,
+        client: &str,
+    ) -> PyResult<Bound<'py, PyFrozenSet>> {
         strings(py, self.token.claims().client_roles(client))
     }
 }

@@ -145,7 +145,10 @@ fn option_value(obj: &Bound<'_, PyAny>, name: &str, depth: u8) -> PyResult<Optio
                     type_name(&key)
                 ))
             })?;
-            map.push((key.to_cow()?.into_owned(), option_value(&value, name, depth + 1)?));
+            map.push((
+                key.to_cow()?.into_owned(),
+                option_value(&value, name, depth + 1)?,
+            ));
             if map.len() > MAX_OPTION_ITEMS {
                 return Err(too_many(name));
             }
@@ -166,9 +169,7 @@ fn option_value(obj: &Bound<'_, PyAny>, name: &str, depth: u8) -> PyResult<Optio
 }
 
 fn too_many(name: &str) -> PyErr {
-    PyValueError::new_err(format!(
-        "{name} holds more than {MAX_OPTION_ITEMS} values"
-    ))
+    PyValueError::new_err(format!("{name} holds more than {MAX_OPTION_ITEMS} values"))
 }
 
 /// Core's verdict on an option, in Python's terms: a wrong type is a `TypeError` worded
@@ -201,7 +202,9 @@ fn option_error(py: Python<'_>, err: OptionError) -> PyErr {
                 }
                 // Iterating a str would give single characters: never what was meant.
                 OptionShape::List if matches!(got.as_str(), "str" | "bytes" | "bytearray") => {
-                    format!("{path} must be a sequence of str, not a single {got} (wrap it in a list)")
+                    format!(
+                        "{path} must be a sequence of str, not a single {got} (wrap it in a list)"
+                    )
                 }
                 OptionShape::List => format!("{path} must be a sequence of str, not {got}"),
                 OptionShape::StrOrList => {
@@ -209,9 +212,9 @@ fn option_error(py: Python<'_>, err: OptionError) -> PyErr {
                 }
                 OptionShape::Integer => format!("{path} must be an int, not {got}"),
                 OptionShape::StrOrNull => format!("{path} must be a str or None, not {got}"),
-                OptionShape::RoleMap => format!(
-                    "{path} must be a mapping of client to a sequence of roles, not {got}"
-                ),
+                OptionShape::RoleMap => {
+                    format!("{path} must be a mapping of client to a sequence of roles, not {got}")
+                }
                 _ => format!("{path} has the wrong type: {got}"),
             };
             PyTypeError::new_err(message)
@@ -253,7 +256,10 @@ pub(crate) fn policy(
 }
 
 /// A policy option's value as Python shows it: sequences as tuples, mappings as dicts.
-pub(crate) fn option_object<'py>(py: Python<'py>, value: OptionValue) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn option_object<'py>(
+    py: Python<'py>,
+    value: OptionValue,
+) -> PyResult<Bound<'py, PyAny>> {
     Ok(match value {
         OptionValue::Null => py.None().into_bound(py),
         OptionValue::Int(v) => v.into_pyobject(py)?.into_any(),

@@ -11,9 +11,9 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyMapping, PyString, PyTuple, PyType};
-use xconnauth_remote::swap::KeySwap;
 use xconnauth::http::{ProblemDetails, I2_CONNECT_PROBLEM_TYPE};
 use xconnauth::{ConfigError, Discovery, ErrorKind, Policy, VerifiedToken};
+use xconnauth_remote::swap::KeySwap;
 
 mod claims;
 mod convert;
