@@ -5,6 +5,8 @@
 //! decoding the whole payload. `xconnauth._claims.Claims` builds the full mapping from
 //! the payload text only when a caller wants more than that.
 
+use std::sync::OnceLock;
+
 use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -16,11 +18,57 @@ use xconnauth::{JsonStr, Value, VerifiedToken};
 #[pyclass(frozen, module = "xconnauth._xconnauth")]
 pub struct Payload {
     token: VerifiedToken,
+    /// The standard claims, read on first use with one walk over the payload (each
+    /// `VerifiedToken::claims()` call validates the payload again).
+    standard: OnceLock<Standard>,
+}
+
+/// The string claims the verifier checked the type of, and `realm_access.roles`.
+struct Standard {
+    strings: Vec<(&'static str, String)>,
+    scopes: Vec<String>,
+    realm_roles: Vec<String>,
 }
 
 impl Payload {
     pub(crate) fn new(token: VerifiedToken) -> Payload {
-        Payload { token }
+        Payload {
+            token,
+            standard: OnceLock::new(),
+        }
+    }
+
+    fn standard(&self) -> &Standard {
+        self.standard.get_or_init(|| {
+            let c = self.token.claims();
+            let owned = |s: JsonStr<'_>| String::from_iter(s.chars());
+            let strings = [
+                ("iss", c.iss()),
+                ("sub", c.sub()),
+                ("typ", c.typ()),
+                ("azp", c.azp()),
+                ("scope", c.scope()),
+            ]
+            .into_iter()
+            .filter_map(|(name, value)| Some((name, owned(value?))))
+            .collect::<Vec<_>>();
+            let scopes = strings
+                .iter()
+                .find(|(name, _)| *name == "scope")
+                .map(|(_, scope)| {
+                    scope
+                        .split(' ')
+                        .filter(|w| !w.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
+            Standard {
+                strings,
+                scopes,
+                realm_roles: c.realm_roles().map(owned).collect(),
+            }
+        })
     }
 }
 
@@ -93,6 +141,9 @@ impl Payload {
     /// it is a list or an object (the caller then decodes the whole payload, so that
     /// nested values stay one object per claim); ``KeyError`` when absent.
     fn scalar<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+        if let Some((_, s)) = self.standard().strings.iter().find(|(n, _)| *n == name) {
+            return Ok(PyString::new(py, s).into_any());
+        }
         match self.token.claims().get(name) {
             None => Err(PyKeyError::new_err(name.to_owned())),
             Some(Value::Array(_) | Value::Object(_)) => Ok(py.Ellipsis().into_bound(py)),
@@ -102,19 +153,12 @@ impl Payload {
 
     /// The words of ``scope``.
     fn scopes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyFrozenSet>> {
-        let scope = self
-            .token
-            .claims()
-            .scope()
-            .map(|s| String::from_iter(s.chars()))
-            .unwrap_or_default();
-        let words: Vec<&str> = scope.split(' ').filter(|w| !w.is_empty()).collect();
-        PyFrozenSet::new(py, &words)
+        PyFrozenSet::new(py, &self.standard().scopes)
     }
 
     /// ``realm_access.roles``.
     fn realm_roles<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyFrozenSet>> {
-        strings(py, self.token.claims().realm_roles())
+        PyFrozenSet::new(py, &self.standard().realm_roles)
     }
 
     /// ``resource_access.<client>.roles``.
