@@ -72,7 +72,10 @@ pub use json::{Array, JsonStr, Number, Object, Value, MAX_DEPTH, MAX_OBJECT_NAME
 pub use keys::{
     Algorithm, Backend, Discovery, KeySet, RsaKey, SkippedKey, MAX_JWKS_BYTES, MAX_MODULUS_BITS,
 };
-pub use policy::{Policy, MAX_LEEWAY, MAX_TOKEN_BYTES_LIMIT, MIN_RSA_BITS_FLOOR, OPTION_NAMES};
+pub use policy::{
+    OptionError, OptionShape, OptionValue, Policy, ValueKind, MAX_LEEWAY, MAX_TOKEN_BYTES_LIMIT,
+    MIN_RSA_BITS_FLOOR, OPTION_NAMES,
+};
 pub use verifier::{
     bearer_token, bearer_token_bytes, decode_unverified, Unverified, Verified, VerifiedToken,
     Verifier, MAX_HEADER_NAMES,

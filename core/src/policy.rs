@@ -1,6 +1,13 @@
 //! Verification policy (DESIGN §4): one struct, the same option names on every surface.
 
-use alloc::{collections::BTreeMap, format, string::String, vec, vec::Vec};
+use alloc::{
+    collections::BTreeMap,
+    format,
+    string::{String, ToString},
+    vec,
+    vec::Vec,
+};
+use core::fmt;
 
 use crate::error::ConfigError;
 use crate::json::{Object, Value};
@@ -144,80 +151,151 @@ impl Policy {
             .map_err(|e| ConfigError::new(format!("policy JSON {}", e.message())))?;
         for (name, value) in obj.iter() {
             let name = String::from_iter(name.chars());
-            match name.as_str() {
-                "issuers" => self.issuers = strings(&name, value)?,
-                "audiences" => {
-                    self.audiences = match value {
-                        Value::Null => None,
-                        v => Some(strings(&name, v)?),
-                    }
-                }
-                "algorithms" => {
-                    let names = list(&name, value)?;
-                    let mut algs = Vec::with_capacity(names.len());
-                    for a in names {
-                        let alg = Algorithm::from_name(&a).ok_or_else(|| {
-                            ConfigError::new(format!(
-                                "policy: algorithm \"{a}\" is not supported (RS256, RS384, RS512, PS256, PS384, PS512)"
-                            ))
-                        })?;
-                        algs.push(alg);
-                    }
-                    self.algorithms = algs;
-                }
-                "leeway" => self.leeway = integer(&name, value, MAX_LEEWAY)?,
-                "token_type" => {
-                    self.token_type = match value {
-                        Value::Null => None,
-                        Value::String(s) => Some(String::from_iter(s.chars())),
-                        other => return Err(wrong_type(&name, "a string or null", &other)),
-                    }
-                }
-                "required_scopes" => self.required_scopes = list(&name, value)?,
-                "required_realm_roles" => self.required_realm_roles = list(&name, value)?,
-                "required_client_roles" => {
-                    let Value::Object(clients) = value else {
-                        return Err(wrong_type(&name, "an object of role arrays", &value));
-                    };
-                    let mut map = BTreeMap::new();
-                    for (client, roles) in clients.iter() {
-                        let client = String::from_iter(client.chars());
-                        let roles = list(&format!("required_client_roles.{client}"), roles)?;
-                        map.insert(client, roles);
-                    }
-                    self.required_client_roles = map;
-                }
-                "required_claims" => self.required_claims = list(&name, value)?,
-                "min_rsa_bits" => {
-                    self.min_rsa_bits =
-                        u32::try_from(integer(&name, value, MAX_MODULUS_BITS.into())?)
-                            .unwrap_or(MAX_MODULUS_BITS);
-                }
-                "max_rsa_bits" => {
-                    self.max_rsa_bits =
-                        u32::try_from(integer(&name, value, MAX_MODULUS_BITS.into())?)
-                            .unwrap_or(MAX_MODULUS_BITS);
-                }
-                "max_token_bytes" => {
-                    self.max_token_bytes =
-                        usize::try_from(integer(&name, value, MAX_TOKEN_BYTES_LIMIT as u64)?)
-                            .unwrap_or(MAX_TOKEN_BYTES_LIMIT);
-                }
-                "header_types" => {
-                    self.header_types = match value {
-                        Value::Null => None,
-                        v => Some(strings(&name, v)?),
-                    }
-                }
-                _ => {
-                    return Err(ConfigError::new(format!(
-                        "policy: unknown option \"{name}\" (known: {})",
-                        OPTION_NAMES.join(", ")
-                    )))
-                }
-            }
+            self.set_option(&name, OptionValue::from_json(value))?;
         }
         Ok(())
+    }
+
+    /// Sets one option of DESIGN §4 by name: the one place that checks option names,
+    /// value types and ranges, for every surface ([`apply_json`](Self::apply_json) for
+    /// C and policy files, keyword arguments in Python). Other options keep their value.
+    ///
+    /// `null` ([`OptionValue::Null`]) switches `audiences`, `token_type` and
+    /// `header_types` off and means "no client roles" for `required_client_roles`.
+    ///
+    /// ```
+    /// use xconnauth::{OptionError, OptionShape, OptionValue, Policy};
+    /// let mut p = Policy::new(["https://kc/realms/a"]);
+    /// p.set_option("leeway", OptionValue::Int(5)).unwrap();
+    /// p.set_option("audiences", OptionValue::Str("api".into())).unwrap();
+    /// assert_eq!((p.leeway, p.audiences.as_deref()), (5, Some(&["api".into()][..])));
+    /// let e = p.set_option("leeway", OptionValue::Str("5".into())).unwrap_err();
+    /// assert!(matches!(e, OptionError::WrongType { want: OptionShape::Integer, .. }));
+    /// assert_eq!(e.to_string(), r#"policy: "leeway" must be a non-negative integer, not a string"#);
+    /// ```
+    ///
+    /// # Errors
+    /// [`OptionError::Unknown`] for a name not in [`OPTION_NAMES`],
+    /// [`OptionError::WrongType`] for a value of the wrong type (each surface words it
+    /// in its own type names), [`OptionError::Invalid`] for a value out of range or an
+    /// unsupported algorithm. On error the policy is unchanged.
+    pub fn set_option(&mut self, name: &str, value: OptionValue) -> Result<(), OptionError> {
+        let Some(&option) = OPTION_NAMES.iter().find(|known| **known == name) else {
+            return Err(OptionError::Unknown(String::from(name)));
+        };
+        match option {
+            "issuers" => self.issuers = str_or_list(option, value)?,
+            "audiences" => {
+                self.audiences = match value {
+                    OptionValue::Null => None,
+                    v => Some(str_or_list(option, v)?),
+                }
+            }
+            "algorithms" => {
+                let names = list(option, None, value)?;
+                let mut algs = Vec::with_capacity(names.len());
+                for a in names {
+                    let alg = Algorithm::from_name(&a).ok_or_else(|| {
+                        OptionError::Invalid(ConfigError::new(format!(
+                            "policy: algorithm \"{a}\" is not supported (RS256, RS384, RS512, PS256, PS384, PS512)"
+                        )))
+                    })?;
+                    algs.push(alg);
+                }
+                self.algorithms = algs;
+            }
+            "leeway" => self.leeway = integer(option, value, MAX_LEEWAY)?,
+            "token_type" => {
+                self.token_type = match value {
+                    OptionValue::Null => None,
+                    OptionValue::Str(s) => Some(s),
+                    other => return Err(wrong_type(option, OptionShape::StrOrNull, &other)),
+                }
+            }
+            "required_scopes" => self.required_scopes = list(option, None, value)?,
+            "required_realm_roles" => self.required_realm_roles = list(option, None, value)?,
+            "required_client_roles" => {
+                let clients = match value {
+                    OptionValue::Null => Vec::new(),
+                    OptionValue::Map(clients) => clients,
+                    other => return Err(wrong_type(option, OptionShape::RoleMap, &other)),
+                };
+                let mut map = BTreeMap::new();
+                for (client, roles) in clients {
+                    let roles = list(option, Some(&client), roles)?;
+                    map.insert(client, roles);
+                }
+                self.required_client_roles = map;
+            }
+            "required_claims" => self.required_claims = list(option, None, value)?,
+            "min_rsa_bits" => {
+                self.min_rsa_bits = u32::try_from(integer(option, value, MAX_MODULUS_BITS.into())?)
+                    .unwrap_or(MAX_MODULUS_BITS);
+            }
+            "max_rsa_bits" => {
+                self.max_rsa_bits = u32::try_from(integer(option, value, MAX_MODULUS_BITS.into())?)
+                    .unwrap_or(MAX_MODULUS_BITS);
+            }
+            "max_token_bytes" => {
+                self.max_token_bytes =
+                    usize::try_from(integer(option, value, MAX_TOKEN_BYTES_LIMIT as u64)?)
+                        .unwrap_or(MAX_TOKEN_BYTES_LIMIT);
+            }
+            "header_types" => {
+                self.header_types = match value {
+                    OptionValue::Null => None,
+                    v => Some(str_or_list(option, v)?),
+                }
+            }
+            // A name in OPTION_NAMES without an arm here: refused rather than ignored.
+            _ => return Err(OptionError::Unknown(String::from(name))),
+        }
+        Ok(())
+    }
+
+    /// Every option with its current value, in [`OPTION_NAMES`] order: what
+    /// [`set_option`](Self::set_option) takes back to build an equal policy (surfaces
+    /// show a policy from it, e.g. Python's `Verifier.policy`).
+    #[must_use]
+    pub fn options(&self) -> Vec<(&'static str, OptionValue)> {
+        let strs = |items: &[String]| {
+            OptionValue::List(items.iter().cloned().map(OptionValue::Str).collect())
+        };
+        let nullable =
+            |items: &Option<Vec<String>>| items.as_deref().map_or(OptionValue::Null, strs);
+        let algorithms = self
+            .algorithms
+            .iter()
+            .map(|a| OptionValue::Str(String::from(a.name())))
+            .collect();
+        let clients = self
+            .required_client_roles
+            .iter()
+            .map(|(client, roles)| (client.clone(), strs(roles)))
+            .collect();
+        vec![
+            ("issuers", strs(&self.issuers)),
+            ("audiences", nullable(&self.audiences)),
+            ("algorithms", OptionValue::List(algorithms)),
+            ("leeway", OptionValue::Int(self.leeway)),
+            (
+                "token_type",
+                self.token_type
+                    .clone()
+                    .map_or(OptionValue::Null, OptionValue::Str),
+            ),
+            ("required_scopes", strs(&self.required_scopes)),
+            ("required_realm_roles", strs(&self.required_realm_roles)),
+            ("required_client_roles", OptionValue::Map(clients)),
+            ("required_claims", strs(&self.required_claims)),
+            ("min_rsa_bits", OptionValue::Int(self.min_rsa_bits.into())),
+            ("max_rsa_bits", OptionValue::Int(self.max_rsa_bits.into())),
+            (
+                "max_token_bytes",
+                OptionValue::Int(u64::try_from(self.max_token_bytes).unwrap_or(u64::MAX)),
+            ),
+            ("header_types", nullable(&self.header_types)),
+        ]
     }
 
     /// Checks the policy is usable: at least one issuer and algorithm, sane limits.
@@ -308,46 +386,253 @@ impl Policy {
     }
 }
 
-fn wrong_type(name: &str, want: &str, got: &Value<'_>) -> ConfigError {
-    ConfigError::new(format!(
-        "policy: \"{name}\" must be {want}, not a {}",
-        got.type_name()
-    ))
+/// A policy option's value as a surface hands it to [`Policy::set_option`]: a JSON
+/// value, a Python object, ... The surface only translates its own types; which shapes
+/// and ranges an option accepts is decided in one place, by `set_option`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OptionValue {
+    /// JSON `null`, Python `None`.
+    Null,
+    /// A non-negative integer.
+    Int(u64),
+    /// Any other number (negative, fractional, beyond `u64`), as written: refused by
+    /// every option with a range message quoting it.
+    Number(String),
+    /// A string.
+    Str(String),
+    /// A sequence (JSON array, Python list or tuple).
+    List(Vec<OptionValue>),
+    /// A mapping with string keys, in order (JSON object, Python dict).
+    Map(Vec<(String, OptionValue)>),
+    /// Any other value (a boolean, a Python float, ...), by the surface's name for its
+    /// type, used in type error messages.
+    Other(String),
 }
 
-/// An array of strings.
-fn list(name: &str, value: Value<'_>) -> Result<Vec<String>, ConfigError> {
-    let Value::Array(items) = value else {
-        return Err(wrong_type(name, "an array of strings", &value));
+impl OptionValue {
+    /// The option value of a JSON value.
+    fn from_json(value: Value<'_>) -> OptionValue {
+        match value {
+            Value::Null => OptionValue::Null,
+            Value::String(s) => OptionValue::Str(String::from_iter(s.chars())),
+            Value::Number(n) => {
+                let text = n.as_json();
+                match n.as_numeric_date() {
+                    Some(v) if !text.contains(['.', 'e', 'E']) => OptionValue::Int(v),
+                    _ => OptionValue::Number(String::from(text)),
+                }
+            }
+            Value::Array(items) => {
+                OptionValue::List(items.iter().map(OptionValue::from_json).collect())
+            }
+            Value::Object(members) => OptionValue::Map(
+                members
+                    .iter()
+                    .map(|(k, v)| (String::from_iter(k.chars()), OptionValue::from_json(v)))
+                    .collect(),
+            ),
+            other => OptionValue::Other(String::from(other.type_name())),
+        }
+    }
+
+    /// What kind of value this is, for a type error.
+    #[must_use]
+    pub fn kind(&self) -> ValueKind {
+        match self {
+            OptionValue::Null => ValueKind::Null,
+            OptionValue::Int(_) | OptionValue::Number(_) => ValueKind::Number,
+            OptionValue::Str(_) => ValueKind::Str,
+            OptionValue::List(_) => ValueKind::List,
+            OptionValue::Map(_) => ValueKind::Map,
+            OptionValue::Other(name) => ValueKind::Other(name.clone()),
+        }
+    }
+}
+
+/// The kind of a refused [`OptionValue`], for a surface to name in its own words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ValueKind {
+    /// Null / None.
+    Null,
+    /// A number.
+    Number,
+    /// A string.
+    Str,
+    /// A sequence.
+    List,
+    /// A mapping.
+    Map,
+    /// Another type, by the surface's name for it.
+    Other(String),
+}
+
+impl ValueKind {
+    /// The JSON name of the kind (`null`, `number`, `string`, `array`, `object`).
+    #[must_use]
+    pub fn json_name(&self) -> &str {
+        match self {
+            ValueKind::Null => "null",
+            ValueKind::Number => "number",
+            ValueKind::Str => "string",
+            ValueKind::List => "array",
+            ValueKind::Map => "object",
+            ValueKind::Other(name) => name,
+        }
+    }
+}
+
+/// The type an option's value must have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OptionShape {
+    /// A string or a sequence of strings (`issuers`, `audiences`, `header_types`).
+    StrOrList,
+    /// A sequence of strings (`algorithms`, `required_scopes`, ...).
+    List,
+    /// A non-negative integer (`leeway`, `min_rsa_bits`, ...).
+    Integer,
+    /// A string or null (`token_type`).
+    StrOrNull,
+    /// A mapping of client to a sequence of role strings (`required_client_roles`).
+    RoleMap,
+}
+
+impl OptionShape {
+    /// The JSON wording (`an array of strings`, ...).
+    #[must_use]
+    pub fn json_words(self) -> &'static str {
+        match self {
+            OptionShape::StrOrList => "a string or an array of strings",
+            OptionShape::List => "an array of strings",
+            OptionShape::Integer => "a non-negative integer",
+            OptionShape::StrOrNull => "a string or null",
+            OptionShape::RoleMap => "an object of role arrays",
+        }
+    }
+}
+
+/// Why [`Policy::set_option`] refused an option. `Display` gives the JSON wording (the
+/// message of the [`ConfigError`] it converts into).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OptionError {
+    /// Not a name of [`OPTION_NAMES`].
+    Unknown(String),
+    /// The value has the wrong type.
+    WrongType {
+        /// The option.
+        option: &'static str,
+        /// For `required_client_roles`: the client whose role list is wrong.
+        client: Option<String>,
+        /// What the value must be.
+        want: OptionShape,
+        /// The kind of the refused value: the whole value, or with `item` the first
+        /// element of a sequence of strings that is not a string.
+        got: ValueKind,
+        /// `got` is an element of the sequence, not the value itself.
+        item: bool,
+    },
+    /// The type is right, the value is not (out of range, an unsupported algorithm).
+    Invalid(ConfigError),
+}
+
+impl fmt::Display for OptionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OptionError::Unknown(name) => write!(
+                f,
+                "policy: unknown option \"{name}\" (known: {})",
+                OPTION_NAMES.join(", ")
+            ),
+            OptionError::WrongType {
+                option,
+                client,
+                want,
+                got,
+                ..
+            } => {
+                f.write_str("policy: \"")?;
+                f.write_str(option)?;
+                if let Some(client) = client {
+                    write!(f, ".{client}")?;
+                }
+                write!(
+                    f,
+                    "\" must be {}, not a {}",
+                    want.json_words(),
+                    got.json_name()
+                )
+            }
+            OptionError::Invalid(e) => fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+impl From<OptionError> for ConfigError {
+    fn from(e: OptionError) -> ConfigError {
+        match e {
+            OptionError::Invalid(e) => e,
+            other => ConfigError::new(other.to_string()),
+        }
+    }
+}
+
+fn wrong_type(option: &'static str, want: OptionShape, got: &OptionValue) -> OptionError {
+    OptionError::WrongType {
+        option,
+        client: None,
+        want,
+        got: got.kind(),
+        item: false,
+    }
+}
+
+/// A sequence of strings.
+fn list(
+    option: &'static str,
+    client: Option<&str>,
+    value: OptionValue,
+) -> Result<Vec<String>, OptionError> {
+    let refuse = |got: &OptionValue, item: bool| OptionError::WrongType {
+        option,
+        client: client.map(String::from),
+        want: OptionShape::List,
+        got: got.kind(),
+        item,
+    };
+    let OptionValue::List(items) = value else {
+        return Err(refuse(&value, false));
     };
     items
-        .iter()
+        .into_iter()
         .map(|v| match v {
-            Value::String(s) => Ok(String::from_iter(s.chars())),
-            other => Err(wrong_type(name, "an array of strings", &other)),
+            OptionValue::Str(s) => Ok(s),
+            other => Err(refuse(&other, true)),
         })
         .collect()
 }
 
-/// A string or an array of strings.
-fn strings(name: &str, value: Value<'_>) -> Result<Vec<String>, ConfigError> {
+/// A string or a sequence of strings.
+fn str_or_list(option: &'static str, value: OptionValue) -> Result<Vec<String>, OptionError> {
     match value {
-        Value::String(s) => Ok(vec![String::from_iter(s.chars())]),
-        v => list(name, v).map_err(|_| wrong_type(name, "a string or an array of strings", &v)),
+        OptionValue::Str(s) => Ok(vec![s]),
+        OptionValue::List(items) if items.iter().all(|i| matches!(i, OptionValue::Str(_))) => {
+            list(option, None, OptionValue::List(items))
+        }
+        other => Err(wrong_type(option, OptionShape::StrOrList, &other)),
     }
 }
 
-fn integer(name: &str, value: Value<'_>, max: u64) -> Result<u64, ConfigError> {
-    let Value::Number(n) = value else {
-        return Err(wrong_type(name, "a non-negative integer", &value));
+fn integer(option: &'static str, value: OptionValue, max: u64) -> Result<u64, OptionError> {
+    let text = match value {
+        OptionValue::Int(v) if v <= max => return Ok(v),
+        OptionValue::Int(v) => v.to_string(),
+        OptionValue::Number(text) => text,
+        other => return Err(wrong_type(option, OptionShape::Integer, &other)),
     };
-    match n.as_numeric_date() {
-        Some(v) if v <= max && !n.as_json().contains(['.', 'e', 'E']) => Ok(v),
-        _ => Err(ConfigError::new(format!(
-            "policy: \"{name}\" must be an integer in 0..={max}, not {}",
-            n.as_json()
-        ))),
-    }
+    Err(OptionError::Invalid(ConfigError::new(format!(
+        "policy: \"{option}\" must be an integer in 0..={max}, not {text}"
+    ))))
 }
 
 #[cfg(test)]
@@ -406,6 +691,130 @@ mod tests {
         p.validate().unwrap();
         p.min_rsa_bits = 9000;
         assert!(p.validate().is_err());
+    }
+
+    /// Every option a policy shows through `options()` goes back through `set_option`
+    /// to an equal policy, and `options()` lists exactly OPTION_NAMES, in order: a new
+    /// option cannot be parsed but not shown (or the other way round).
+    #[test]
+    fn options_round_trip() {
+        let mut p = Policy::from_json(
+            br#"{"issuers":["a","b"],"audiences":"x","algorithms":["RS256","PS256"],"leeway":0,
+               "token_type":null,"required_scopes":["s"],"required_realm_roles":["r"],
+               "required_client_roles":{"c":["cr"],"d":[]},"required_claims":["exp","sub"],
+               "min_rsa_bits":3072,"max_rsa_bits":4096,"max_token_bytes":65536,
+               "header_types":["at+jwt"]}"#,
+        )
+        .unwrap();
+        for policy in [Policy::new(["i"]), p.clone()] {
+            let options = policy.options();
+            let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+            assert_eq!(names, OPTION_NAMES);
+            let mut back = Policy::default();
+            for (name, value) in options {
+                back.set_option(name, value).unwrap();
+            }
+            assert_eq!(back, policy);
+        }
+        // A refused value leaves the policy as it was.
+        let before = p.clone();
+        assert!(p
+            .set_option(
+                "algorithms",
+                OptionValue::List(vec![OptionValue::Str("RS256".into()), OptionValue::Int(1)])
+            )
+            .is_err());
+        assert_eq!(p, before);
+    }
+
+    /// The type errors say which option, what it takes and what it got; the JSON
+    /// wording is what C and policy files have always shown.
+    #[test]
+    fn option_errors() {
+        let str = |s: &str| OptionValue::Str(s.into());
+        let cases = [
+            (
+                "leeway",
+                OptionValue::Other("boolean".into()),
+                r#"policy: "leeway" must be a non-negative integer, not a boolean"#,
+            ),
+            (
+                "leeway",
+                OptionValue::Number("1.5".into()),
+                r#"policy: "leeway" must be an integer in 0..=315360000, not 1.5"#,
+            ),
+            (
+                "leeway",
+                OptionValue::Int(315_360_001),
+                r#"policy: "leeway" must be an integer in 0..=315360000, not 315360001"#,
+            ),
+            (
+                "issuers",
+                OptionValue::List(vec![str("a"), OptionValue::Null]),
+                r#"policy: "issuers" must be a string or an array of strings, not a array"#,
+            ),
+            (
+                "required_scopes",
+                str("openid"),
+                r#"policy: "required_scopes" must be an array of strings, not a string"#,
+            ),
+            (
+                "required_claims",
+                OptionValue::List(vec![OptionValue::Int(1)]),
+                r#"policy: "required_claims" must be an array of strings, not a number"#,
+            ),
+            (
+                "required_client_roles",
+                OptionValue::List(vec![]),
+                r#"policy: "required_client_roles" must be an object of role arrays, not a array"#,
+            ),
+            (
+                "required_client_roles",
+                OptionValue::Map(vec![("c".into(), str("r"))]),
+                r#"policy: "required_client_roles.c" must be an array of strings, not a string"#,
+            ),
+            (
+                "token_type",
+                OptionValue::Int(1),
+                r#"policy: "token_type" must be a string or null, not a number"#,
+            ),
+            (
+                "algorithms",
+                OptionValue::List(vec![str("HS256")]),
+                r#"policy: algorithm "HS256" is not supported (RS256, RS384, RS512, PS256, PS384, PS512)"#,
+            ),
+        ];
+        for (name, value, message) in cases {
+            let e = Policy::new(["i"]).set_option(name, value).unwrap_err();
+            assert_eq!(ConfigError::from(e).message(), message);
+        }
+        let e = Policy::new(["i"])
+            .set_option("issuer", str("x"))
+            .unwrap_err();
+        assert_eq!(e, OptionError::Unknown("issuer".into()));
+        assert!(e
+            .to_string()
+            .starts_with(r#"policy: unknown option "issuer" (known: issuers, "#));
+        let e = Policy::new(["i"])
+            .set_option(
+                "required_realm_roles",
+                OptionValue::List(vec![str("a"), OptionValue::Null]),
+            )
+            .unwrap_err();
+        assert_eq!(
+            e,
+            OptionError::WrongType {
+                option: "required_realm_roles",
+                client: None,
+                want: OptionShape::List,
+                got: ValueKind::Null,
+                item: true
+            }
+        );
+        // null: no client roles required, as the field's default.
+        let mut p = Policy::from_json(br#"{"required_client_roles":{"c":["r"]}}"#).unwrap();
+        p.apply_json(br#"{"required_client_roles":null}"#).unwrap();
+        assert!(p.required_client_roles.is_empty());
     }
 
     /// DESIGN §4: `min_rsa_bits` below 2048 or `max_rsa_bits` above 16384 (or min

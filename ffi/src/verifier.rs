@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use arc_swap::ArcSwap;
 use xconnauth_core::{KeySet, Policy, VerifiedToken, Verifier};
+use xconnauth_remote::swap::KeySwap;
 use xconnauth_remote::{Options, RemoteError, RemoteVerifier};
 
 use crate::error::{finish, Failure};
@@ -29,11 +29,10 @@ pub struct xca_verifier {
 }
 
 enum Keys {
-    // Readers load the Arc without a lock and verify on it, so a slow RSA verify never
-    // blocks a key swap and a swap never blocks verification. A swap stores the Arc
-    // only once the new Verifier is complete: readers see the old or the new key set,
-    // never a mix.
-    Local(ArcSwap<LocalKeys>),
+    // Readers load the keys without a lock and verify on them, so a slow RSA verify
+    // never blocks a key swap and a swap never blocks verification (KeySwap, shared
+    // with Python and the engine).
+    Local(KeySwap<LocalKeys>),
     // The engine owns the keys (and swaps them the same way inside).
     Remote(RemoteVerifier),
 }
@@ -148,7 +147,7 @@ fn resolve_now(now: i64) -> Result<u64, Failure> {
 /// not have been freed, and stay so for `'a`.
 unsafe fn handle<'a>(v: *const xca_verifier) -> Result<&'a xca_verifier, Failure> {
     // SAFETY: the caller guarantees a non-NULL `v` is a live handle; only shared
-    // references are ever made from it (all mutation goes through ArcSwap or the
+    // references are ever made from it (all mutation goes through KeySwap or the
     // engine's own synchronisation).
     unsafe { v.as_ref() }.ok_or_else(|| Failure::new(XCA_NULL_ARGUMENT, "the verifier is NULL"))
 }
@@ -207,7 +206,7 @@ pub extern "C" fn xca_verifier_new(
             let keys = KeySet::from_jwks(jwks)?;
             let local = LocalKeys::new(keys, |keys| Verifier::new(keys, policy))?;
             let handle = Box::new(xca_verifier {
-                keys: Keys::Local(ArcSwap::from_pointee(local)),
+                keys: Keys::Local(KeySwap::new(Arc::new(local))),
             });
             // SAFETY: `out` is non-NULL (checked above) and the caller guarantees it is
             // writable. Ownership of the box passes to the caller.
@@ -323,7 +322,7 @@ pub extern "C" fn xca_verifier_set_jwks(
     ffi_panic_boundary! {
         finish((|| {
             // A shared reference only: other threads may be verifying with `v` right
-            // now, so no `&mut` may exist; ArcSwap provides the mutation.
+            // now, so no `&mut` may exist; KeySwap provides the mutation.
             // SAFETY: the caller guarantees `v` is NULL or a live handle.
             let handle = unsafe { handle(v.cast_const()) }?;
             // SAFETY: the caller guarantees `jwks` is NULL or valid for `jwks_len` reads.

@@ -1,13 +1,12 @@
 //! Python arguments to core types, with messages that name the option.
 
-use std::collections::BTreeMap;
-
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyString};
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyMapping, PyString, PyTuple,
+};
 use xconnauth::{
-    Algorithm, Error, ErrorKind, Policy, MAX_LEEWAY, MAX_MODULUS_BITS, MAX_TOKEN_BYTES_LIMIT,
-    OPTION_NAMES,
+    Error, ErrorKind, OptionError, OptionShape, OptionValue, Policy, ValueKind, OPTION_NAMES,
 };
 
 use crate::errors;
@@ -94,186 +93,192 @@ pub(crate) fn unix_time(now: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
     )))
 }
 
-fn string(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
-    let s = obj.cast::<PyString>().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "{name} must hold only str values, not {}",
-            type_name(obj)
-        ))
-    })?;
-    Ok(s.to_cow()?.into_owned())
-}
+/// How deep an option value is converted: the deepest option,
+/// `required_client_roles`, is a mapping of sequences of str. Deeper values (a list that
+/// holds itself) are left unconverted and refused by core's parser as the wrong type.
+const MAX_OPTION_DEPTH: u8 = 3;
 
-/// A sequence of `str`. A bare `str` (or `bytes`) is refused: iterating it would give
-/// single characters, which is never what was meant.
-fn names(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<String>> {
-    if obj.is_instance_of::<PyString>()
+/// The most elements converted from one sequence: far beyond any real policy, and it
+/// keeps an endless iterator from growing a list without a bound.
+const MAX_OPTION_ITEMS: usize = 1 << 16;
+
+/// A keyword option's Python value as a core option value. Only the Python types are
+/// translated here; which shapes and ranges an option takes is core's one parser's
+/// decision (`Policy::set_option`).
+fn option_value(obj: &Bound<'_, PyAny>, name: &str, depth: u8) -> PyResult<OptionValue> {
+    if obj.is_none() {
+        return Ok(OptionValue::Null);
+    }
+    if depth >= MAX_OPTION_DEPTH {
+        return Ok(OptionValue::Other(type_name(obj)));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(OptionValue::Str(s.to_cow()?.into_owned()));
+    }
+    // bool is an int subclass, float is no int: both are other types to core.
+    if obj.is_instance_of::<PyBool>()
+        || obj.is_instance_of::<PyFloat>()
         || obj.is_instance_of::<PyBytes>()
         || obj.is_instance_of::<PyByteArray>()
     {
-        return Err(PyTypeError::new_err(format!(
-            "{name} must be a sequence of str, not a single {} (wrap it in a list)",
-            type_name(obj)
-        )));
+        return Ok(OptionValue::Other(type_name(obj)));
     }
-    let iter = obj.try_iter().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "{name} must be a sequence of str, not {}",
-            type_name(obj)
-        ))
-    })?;
-    iter.map(|item| string(&item?, name)).collect()
-}
-
-/// A `str` or a sequence of `str`.
-fn one_or_many(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<String>> {
-    if obj.is_instance_of::<PyString>() {
-        return Ok(vec![string(obj, name)?]);
-    }
-    names(obj, name).map_err(|_| {
-        PyTypeError::new_err(format!(
-            "{name} must be a str or a sequence of str, not {}",
-            type_name(obj)
-        ))
-    })
-}
-
-/// A non-negative `int` up to `max` (a `ConfigError` otherwise, worded like core's).
-fn integer(obj: &Bound<'_, PyAny>, name: &str, max: u64) -> PyResult<u64> {
-    if obj.is_instance_of::<PyBool>() || !obj.is_instance_of::<PyInt>() {
-        return Err(PyTypeError::new_err(format!(
-            "{name} must be an int, not {}",
-            type_name(obj)
-        )));
-    }
-    match obj.extract::<u64>() {
-        Ok(v) if v <= max => Ok(v),
-        _ => Err(errors::config_error(
-            obj.py(),
-            &format!("policy: \"{name}\" must be an integer in 0..={max}, not {obj}"),
-        )),
-    }
-}
-
-fn client_roles(obj: &Bound<'_, PyAny>) -> PyResult<BTreeMap<String, Vec<String>>> {
-    const NAME: &str = "required_client_roles";
-    let mut map = BTreeMap::new();
-    if obj.is_none() {
-        return Ok(map);
+    if let Ok(i) = obj.cast::<PyInt>() {
+        return Ok(i
+            .extract::<u64>()
+            .map_or_else(|_| OptionValue::Number(i.to_string()), OptionValue::Int));
     }
     let items = if let Ok(d) = obj.cast::<PyDict>() {
-        d.items().into_any()
+        Some(d.items().into_any())
+    } else if let Ok(m) = obj.cast::<PyMapping>() {
+        Some(m.items()?.into_any())
     } else {
-        obj.call_method0("items").map_err(|_| {
-            PyTypeError::new_err(format!(
-                "{NAME} must be a mapping of client to a sequence of roles, not {}",
-                type_name(obj)
-            ))
-        })?
+        None
     };
-    for item in items.try_iter()? {
-        let (client, roles): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
-        let client = string(&client, &format!("{NAME} keys"))?;
-        let roles = names(&roles, &format!("{NAME}[{client:?}]"))?;
-        map.insert(client, roles);
+    if let Some(items) = items {
+        let mut map = Vec::new();
+        for item in items.try_iter()? {
+            let (key, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
+            let key = key.cast::<PyString>().map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "{name} keys must hold only str values, not {}",
+                    type_name(&key)
+                ))
+            })?;
+            map.push((
+                key.to_cow()?.into_owned(),
+                option_value(&value, name, depth + 1)?,
+            ));
+            if map.len() > MAX_OPTION_ITEMS {
+                return Err(too_many(name));
+            }
+        }
+        return Ok(OptionValue::Map(map));
     }
-    Ok(map)
+    let Ok(iter) = obj.try_iter() else {
+        return Ok(OptionValue::Other(type_name(obj)));
+    };
+    let mut list = Vec::new();
+    for item in iter {
+        list.push(option_value(&item?, name, depth + 1)?);
+        if list.len() > MAX_OPTION_ITEMS {
+            return Err(too_many(name));
+        }
+    }
+    Ok(OptionValue::List(list))
 }
 
-fn algorithms(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Algorithm>> {
-    names(obj, "algorithms")?
-        .iter()
-        .map(|a| {
-            Algorithm::from_name(a).ok_or_else(|| {
-                errors::config_error(
-                    obj.py(),
-                    &format!(
-                        "policy: algorithm \"{a}\" is not supported (RS256, RS384, RS512, PS256, PS384, PS512)"
-                    ),
-                )
-            })
-        })
-        .collect()
+fn too_many(name: &str) -> PyErr {
+    PyValueError::new_err(format!("{name} holds more than {MAX_OPTION_ITEMS} values"))
 }
 
-/// Builds a core policy from `issuers` and the keyword options of DESIGN §4; absent
-/// options keep core's defaults. Unknown names are a `TypeError`, like any unexpected
-/// keyword argument. The result is not validated yet (the verifier does that).
+/// Core's verdict on an option, in Python's terms: a wrong type is a `TypeError` worded
+/// with Python type names, an unknown name a `TypeError` like any unexpected keyword
+/// argument, a refused value a `ConfigError`.
+fn option_error(py: Python<'_>, err: OptionError) -> PyErr {
+    match err {
+        OptionError::WrongType {
+            option,
+            client,
+            want,
+            got,
+            item,
+        } => {
+            let path = match client {
+                Some(client) => format!("{option}[{client:?}]"),
+                None => option.to_owned(),
+            };
+            let got = match got {
+                ValueKind::Null => "NoneType".to_owned(),
+                ValueKind::Number => "int".to_owned(),
+                ValueKind::Str => "str".to_owned(),
+                ValueKind::List => "list".to_owned(),
+                ValueKind::Map => "dict".to_owned(),
+                ValueKind::Other(name) => name,
+            };
+            let message = match want {
+                OptionShape::List if item => {
+                    format!("{path} must hold only str values, not {got}")
+                }
+                // Iterating a str would give single characters: never what was meant.
+                OptionShape::List if matches!(got.as_str(), "str" | "bytes" | "bytearray") => {
+                    format!(
+                        "{path} must be a sequence of str, not a single {got} (wrap it in a list)"
+                    )
+                }
+                OptionShape::List => format!("{path} must be a sequence of str, not {got}"),
+                OptionShape::StrOrList => {
+                    format!("{path} must be a str or a sequence of str, not {got}")
+                }
+                OptionShape::Integer => format!("{path} must be an int, not {got}"),
+                OptionShape::StrOrNull => format!("{path} must be a str or None, not {got}"),
+                OptionShape::RoleMap => {
+                    format!("{path} must be a mapping of client to a sequence of roles, not {got}")
+                }
+                _ => format!("{path} has the wrong type: {got}"),
+            };
+            PyTypeError::new_err(message)
+        }
+        OptionError::Unknown(name) => PyTypeError::new_err(format!(
+            "Verifier() got an unexpected keyword argument {name:?} (options: {})",
+            OPTION_NAMES.join(", ")
+        )),
+        OptionError::Invalid(e) => errors::from_config(py, &e),
+        other => errors::config_error(py, &other.to_string()),
+    }
+}
+
+/// Builds a core policy from `issuers` and the keyword options of DESIGN §4 through
+/// core's one option parser; absent options keep core's defaults. The result is not
+/// validated yet (the verifier does that).
 pub(crate) fn policy(
     issuers: &Bound<'_, PyAny>,
     options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Policy> {
-    let mut p = Policy::new(one_or_many(issuers, "issuers")?);
+    let py = issuers.py();
+    let mut p = Policy::default();
+    p.set_option("issuers", option_value(issuers, "issuers", 0)?)
+        .map_err(|e| option_error(py, e))?;
     let Some(options) = options else {
         return Ok(p);
     };
     for (key, value) in options.iter() {
-        let key = key.cast::<PyString>()?.to_cow()?.into_owned();
-        let v = &value;
-        match key.as_str() {
-            "audiences" => {
-                p.audiences = if v.is_none() {
-                    None
-                } else {
-                    Some(one_or_many(v, "audiences")?)
-                };
-            }
-            "algorithms" => p.algorithms = algorithms(v)?,
-            "leeway" => p.leeway = integer(v, "leeway", MAX_LEEWAY)?,
-            "token_type" => {
-                p.token_type = if v.is_none() {
-                    None
-                } else {
-                    Some(
-                        v.cast::<PyString>()
-                            .map_err(|_| {
-                                PyTypeError::new_err(format!(
-                                    "token_type must be a str or None, not {}",
-                                    type_name(v)
-                                ))
-                            })?
-                            .to_cow()?
-                            .into_owned(),
-                    )
-                };
-            }
-            "header_types" => {
-                p.header_types = if v.is_none() {
-                    None
-                } else {
-                    Some(one_or_many(v, "header_types")?)
-                };
-            }
-            "required_scopes" => p.required_scopes = names(v, "required_scopes")?,
-            "required_realm_roles" => p.required_realm_roles = names(v, "required_realm_roles")?,
-            "required_client_roles" => p.required_client_roles = client_roles(v)?,
-            "required_claims" => p.required_claims = names(v, "required_claims")?,
-            "min_rsa_bits" | "max_rsa_bits" => {
-                let bits = integer(v, &key, MAX_MODULUS_BITS.into())?;
-                let bits = u32::try_from(bits).unwrap_or(MAX_MODULUS_BITS);
-                if key == "min_rsa_bits" {
-                    p.min_rsa_bits = bits;
-                } else {
-                    p.max_rsa_bits = bits;
-                }
-            }
-            "max_token_bytes" => {
-                let max = u64::try_from(MAX_TOKEN_BYTES_LIMIT).unwrap_or(u64::MAX);
-                let n = integer(v, "max_token_bytes", max)?;
-                p.max_token_bytes = usize::try_from(n).unwrap_or(MAX_TOKEN_BYTES_LIMIT);
-            }
-            "issuers" => {
-                return Err(PyTypeError::new_err(
-                    "Verifier() got multiple values for argument 'issuers'",
-                ))
-            }
-            other => {
-                return Err(PyTypeError::new_err(format!(
-                    "Verifier() got an unexpected keyword argument {other:?} (options: {})",
-                    OPTION_NAMES.join(", ")
-                )))
-            }
+        let key = key.cast::<PyString>()?.to_cow()?;
+        if key == "issuers" {
+            return Err(PyTypeError::new_err(
+                "Verifier() got multiple values for argument 'issuers'",
+            ));
         }
+        p.set_option(&key, option_value(&value, &key, 0)?)
+            .map_err(|e| option_error(py, e))?;
     }
     Ok(p)
+}
+
+/// A policy option's value as Python shows it: sequences as tuples, mappings as dicts.
+pub(crate) fn option_object<'py>(
+    py: Python<'py>,
+    value: OptionValue,
+) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match value {
+        OptionValue::Null => py.None().into_bound(py),
+        OptionValue::Int(v) => v.into_pyobject(py)?.into_any(),
+        OptionValue::Number(text) | OptionValue::Str(text) | OptionValue::Other(text) => {
+            PyString::new(py, &text).into_any()
+        }
+        OptionValue::List(items) => {
+            let items = items
+                .into_iter()
+                .map(|v| option_object(py, v))
+                .collect::<PyResult<Vec<_>>>()?;
+            PyTuple::new(py, items)?.into_any()
+        }
+        OptionValue::Map(members) => {
+            let d = PyDict::new(py);
+            for (k, v) in members {
+                d.set_item(k, option_object(py, v)?)?;
+            }
+            d.into_any()
+        }
+    })
 }

@@ -5,7 +5,7 @@
 //! core's HTTP answer helpers. Exceptions and the `Claims` mapping are defined in Python
 //! (`pysrc/xconnauth`) and looked up from here.
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -13,7 +13,9 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyMapping, PyString, PyTuple, PyType};
 use xconnauth::http::{ProblemDetails, I2_CONNECT_PROBLEM_TYPE};
 use xconnauth::{ConfigError, Discovery, ErrorKind, Policy, VerifiedToken};
+use xconnauth_remote::swap::KeySwap;
 
+mod claims;
 mod convert;
 mod errors;
 mod remote;
@@ -191,27 +193,23 @@ impl Keys {
 /// flight finishes with the keys it started with; no verify ever sees a mix).
 #[pyclass(frozen, module = "xconnauth._xconnauth")]
 pub struct Verifier {
-    inner: RwLock<Arc<xconnauth::Verifier>>,
+    // Verify loads it without a lock or a shared reference count bump (KeySwap, shared
+    // with the C ABI and the key engine); `set_keys` swaps it whole.
+    inner: KeySwap<xconnauth::Verifier>,
 }
 
 impl From<Arc<xconnauth::Verifier>> for Verifier {
     fn from(v: Arc<xconnauth::Verifier>) -> Self {
         Verifier {
-            inner: RwLock::new(v),
+            inner: KeySwap::new(v),
         }
     }
 }
 
 impl Verifier {
-    fn current(&self) -> Arc<xconnauth::Verifier> {
-        // The lock guards a pointer swap only, so a poisoned lock still holds a whole,
-        // valid verifier.
-        Arc::clone(&self.inner.read().unwrap_or_else(PoisonError::into_inner))
-    }
-
     fn rebuilt(&self, py: Python<'_>, keys: &Bound<'_, PyAny>) -> PyResult<xconnauth::Verifier> {
         let keys = Keys::extract(keys)?;
-        let policy = self.current().policy().clone();
+        let policy = self.inner.load().policy().clone();
         keys.build(policy).map_err(|e| errors::from_config(py, &e))
     }
 
@@ -221,16 +219,17 @@ impl Verifier {
     ) -> PyResult<Bound<'py, PyAny>> {
         static CLAIMS: PyOnceLock<Py<PyType>> = PyOnceLock::new();
         let token = result.map_err(|err| errors::invalid_token(py, err))?;
-        let payload = token.payload_json();
-        // `Claims` decodes the payload on first access, where json.loads can no longer
-        // fail: the core validated it as strict JSON. The one exception is Python's
-        // integer digit limit (`sys.set_int_max_str_digits`, never below 640 unless
-        // off), so a payload with a longer digit run is decoded now, and a refusal is
-        // this token's verdict instead of a `ValueError` at some later claim access.
-        let decode_now = has_digit_run_over(payload.as_bytes(), MIN_INT_MAX_STR_DIGITS);
+        // `Claims` converts claims on access, where that can no longer fail: the core
+        // validated the payload as strict JSON. The one exception is Python's integer
+        // digit limit (`sys.set_int_max_str_digits`, never below 640 unless off), so a
+        // payload with a longer digit run is decoded now, and a refusal is this token's
+        // verdict instead of a `ValueError` at some later claim access.
+        let decode_now =
+            has_digit_run_over(token.payload_json().as_bytes(), MIN_INT_MAX_STR_DIGITS);
+        let payload = Bound::new(py, claims::Payload::new(token))?;
         let claims = CLAIMS
             .import(py, "xconnauth._claims", "Claims")?
-            .call_method1("_from_json", (payload, token.header_json(), decode_now));
+            .call_method1("_from_payload", (payload, decode_now));
         match claims {
             Err(e) if decode_now && e.is_instance_of::<PyValueError>(py) => {
                 Err(errors::invalid_token(
@@ -279,9 +278,7 @@ impl Verifier {
         let verifier = keys
             .build(policy)
             .map_err(|e| errors::from_config(py, &e))?;
-        Ok(Verifier {
-            inner: RwLock::new(Arc::new(verifier)),
-        })
+        Ok(Arc::new(verifier).into())
     }
 
     /// Verifies a compact JWS (str or bytes) and returns its claims.
@@ -299,8 +296,8 @@ impl Verifier {
     ) -> PyResult<Bound<'py, PyAny>> {
         let token = convert::token_octets(token, "token")?;
         let now = convert::unix_time(now)?;
-        let verifier = self.current();
-        let result = py.detach(move || verifier.verify(&token, now));
+        let verifier = self.inner.load();
+        let result = py.detach(|| verifier.verify(&token, now));
         Self::finish(py, result)
     }
 
@@ -316,8 +313,8 @@ impl Verifier {
     ) -> PyResult<Bound<'py, PyAny>> {
         let value = convert::token_octets(value, "value")?;
         let now = convert::unix_time(now)?;
-        let verifier = self.current();
-        let result = py.detach(move || verifier.verify_header_bytes(&value, now));
+        let verifier = self.inner.load();
+        let result = py.detach(|| verifier.verify_header_bytes(&value, now));
         Self::finish(py, result)
     }
 
@@ -333,8 +330,8 @@ impl Verifier {
         count: u32,
     ) -> PyResult<f64> {
         let token = convert::token_octets(token, "token")?;
-        let verifier = self.current();
-        let outcome = py.detach(move || {
+        let verifier = self.inner.load();
+        let outcome = py.detach(|| {
             let start = std::time::Instant::now();
             for _ in 0..count {
                 std::hint::black_box(verifier.verify(std::hint::black_box(&token), now))?;
@@ -347,30 +344,25 @@ impl Verifier {
     /// A new verifier with this one's policy and ``keys`` (a ``KeySet`` or a mapping of
     /// issuer to ``KeySet``). This verifier is unchanged.
     fn with_keys(&self, py: Python<'_>, keys: &Bound<'_, PyAny>) -> PyResult<Verifier> {
-        let verifier = self.rebuilt(py, keys)?;
-        Ok(Verifier {
-            inner: RwLock::new(Arc::new(verifier)),
-        })
+        Ok(Arc::new(self.rebuilt(py, keys)?).into())
     }
 
     /// Replaces this verifier's keys atomically (key rotation). Verifications already
     /// running finish with the old keys; later ones use the new keys. On error (no key
     /// usable with the policy) the old keys stay.
     fn set_keys(&self, py: Python<'_>, keys: &Bound<'_, PyAny>) -> PyResult<()> {
-        let verifier = Arc::new(self.rebuilt(py, keys)?);
-        let mut slot = self.inner.write().unwrap_or_else(PoisonError::into_inner);
-        *slot = verifier;
+        self.inner.store(Arc::new(self.rebuilt(py, keys)?));
         Ok(())
     }
 
     /// The policy as a dict of DESIGN §4 options.
     #[getter]
     fn policy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        policy_dict(py, self.current().policy())
+        policy_dict(py, self.inner.load().policy())
     }
 
     fn __repr__(&self) -> String {
-        let v = self.current();
+        let v = self.inner.load();
         let p = v.policy();
         let list = |items: &[String]| {
             let quoted: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
@@ -388,35 +380,12 @@ impl Verifier {
     }
 }
 
-/// A policy as a dict of DESIGN §4 options.
+/// A policy as a dict of DESIGN §4 options (core's `Policy::options`, sequences as
+/// tuples).
 pub(crate) fn policy_dict<'py>(py: Python<'py>, p: &Policy) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    d.set_item("issuers", PyTuple::new(py, &p.issuers)?)?;
-    match &p.audiences {
-        Some(a) => d.set_item("audiences", PyTuple::new(py, a)?)?,
-        None => d.set_item("audiences", py.None())?,
-    }
-    let algs: Vec<&str> = p.algorithms.iter().map(|a| a.name()).collect();
-    d.set_item("algorithms", PyTuple::new(py, algs)?)?;
-    d.set_item("leeway", p.leeway)?;
-    d.set_item("token_type", p.token_type.as_deref())?;
-    d.set_item("required_scopes", PyTuple::new(py, &p.required_scopes)?)?;
-    d.set_item(
-        "required_realm_roles",
-        PyTuple::new(py, &p.required_realm_roles)?,
-    )?;
-    let roles = PyDict::new(py);
-    for (client, r) in &p.required_client_roles {
-        roles.set_item(client, PyTuple::new(py, r)?)?;
-    }
-    d.set_item("required_client_roles", roles)?;
-    d.set_item("required_claims", PyTuple::new(py, &p.required_claims)?)?;
-    d.set_item("min_rsa_bits", p.min_rsa_bits)?;
-    d.set_item("max_rsa_bits", p.max_rsa_bits)?;
-    d.set_item("max_token_bytes", p.max_token_bytes)?;
-    match &p.header_types {
-        Some(t) => d.set_item("header_types", PyTuple::new(py, t)?)?,
-        None => d.set_item("header_types", py.None())?,
+    for (name, value) in p.options() {
+        d.set_item(name, convert::option_object(py, value)?)?;
     }
     Ok(d)
 }
@@ -512,6 +481,7 @@ fn _xconnauth(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<KeySet>()?;
     m.add_class::<Verifier>()?;
     m.add_class::<remote::RemoteVerifier>()?;
+    m.add_class::<claims::Payload>()?;
     m.add_class::<errors::CoreError>()?;
     m.add_function(wrap_pyfunction!(www_authenticate, m)?)?;
     m.add_function(wrap_pyfunction!(problem_json, m)?)?;

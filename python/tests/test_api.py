@@ -166,6 +166,18 @@ def test_every_option(keys_a: xconnauth.KeySet) -> None:
     assert "Verifier(issuers=[" in repr(v)
 
 
+def test_every_shown_option_is_accepted_back(keys_a: xconnauth.KeySet) -> None:
+    # Python translates values only; core's one parser knows the options, so whatever
+    # core shows in `policy` is a keyword the constructor takes, with no Python code
+    # per option.
+    v = verifier(keys_a, audiences="orders-api", required_client_roles={"c": ["r"]}, header_types="at+jwt")
+    p = v.policy
+    assert list(p) == list(xconnauth.OPTION_NAMES)
+    assert xconnauth.Verifier(keys_a, **p).policy == p
+    assert xconnauth._xconnauth.validate_options(**p) is None
+    assert verifier(keys_a, required_client_roles=None).policy["required_client_roles"] == {}
+
+
 def test_mapping_options_need_not_be_dicts(keys_a: xconnauth.KeySet, token_a: str) -> None:
     roles = collections.OrderedDict([("orders-api", ("orders:read",))])
     v = verifier(keys_a, required_client_roles=roles, audiences=("orders-api", "x"))
@@ -183,7 +195,8 @@ def test_mapping_options_need_not_be_dicts(keys_a: xconnauth.KeySet, token_a: st
         ({"required_realm_roles": [1]}, "required_realm_roles must hold only str values"),
         ({"required_claims": None}, "required_claims must be a sequence of str"),
         ({"required_client_roles": ["a"]}, "required_client_roles must be a mapping"),
-        ({"required_client_roles": {"c": "role"}}, "must be a sequence of str"),
+        ({"required_client_roles": {"c": "role"}}, 'required_client_roles["c"] must be a sequence of str'),
+        ({"required_client_roles": {1: ["r"]}}, "required_client_roles keys must hold only str values, not int"),
         ({"leeway": 1.5}, "leeway must be an int, not float"),
         ({"leeway": True}, "leeway must be an int, not bool"),
         ({"leeway": None}, "leeway must be an int, not NoneType"),
@@ -296,6 +309,53 @@ def test_payload_values_are_what_json_loads_gives(keys_a: xconnauth.KeySet, key_
     assert _same(dict(claims), expected) and claims.json == text
     assert claims["n"][12] == float("inf") and repr(claims["n"][10]) == "-0.0"
     assert claims["sub2"] == "escaped name" and claims["s"][5] == "\u00fc \u2603 \U0001F600"
+
+
+def test_single_claims_are_read_without_decoding_the_payload(keys_a: xconnauth.KeySet, key_a: RsaKey) -> None:
+    base = json.dumps(access_token_claims(ISS))[:-1]
+    scalars = [
+        "0", "-0", "-1", "9223372036854775807", "-9223372036854775808", "9223372036854775808",
+        "123456789012345678901234567890", "0.1", "-0.0", "1.0", "1e400", "-1E+400", "1e-400",
+        "5e-324", "123456789012345678.9", "true", "false", "null", '""',
+        r'"caf\u00e9 \ud83d\ude00"', r'"tab\tnl\nq\"bs\\sl\/"', r'"\u0000"', '"\u00fc \u2603"',
+    ]
+    text = base + "".join(f', "k{i}": {t}' for i, t in enumerate(scalars)) + r', "\u0073ub2": "x", "l": [{"a": 1}]}'
+    token = _mint_raw(key_a, text)
+    expected = json.loads(text)
+    v = verifier(keys_a)
+    for name, want in expected.items():
+        claims = v.verify(token, now=1_764_000_000)
+        got = claims[name]
+        assert _same(got, want), name
+        # A scalar comes straight from the token; a list or object decodes the payload
+        # once, so that it stays one object, as in a dict.
+        assert (claims._dict is None) == (not isinstance(want, (list, dict))), name
+        if isinstance(want, (list, dict)):
+            assert claims[name] is got
+    claims = v.verify(token, now=1_764_000_000)
+    with pytest.raises(KeyError):
+        claims["nope"]
+    assert claims.get("nope") is None and claims.get("k17", 5) is None
+    assert claims.subject == expected["sub"] and claims.issuer == ISS
+    assert claims.scopes == frozenset(expected["scope"].split())
+    assert claims.realm_roles == frozenset(expected["realm_access"]["roles"])
+    for client, access in expected["resource_access"].items():
+        assert claims.client_roles(client) == frozenset(access["roles"])
+    assert claims.client_roles("nope") == frozenset()
+    assert claims._dict is None  # none of the above decoded the whole payload
+    assert claims.header["kid"] == "a" and claims.json == text
+    assert _same(dict(claims), expected) and claims._dict is not None
+    # Once decoded, the mapping answers from the dict, as before.
+    assert claims.scopes == frozenset(expected["scope"].split())
+
+
+def test_escaped_scope_and_roles(keys_a: xconnauth.KeySet, key_a: RsaKey) -> None:
+    base = json.dumps({k: v for k, v in access_token_claims(ISS).items() if k not in ("scope", "realm_access")})[:-1]
+    text = base + r', "scope": "a\u0020b  c\u00e9", "realm_access": {"roles": ["r\u00fc", "x"]}}'
+    claims = verifier(keys_a).verify(_mint_raw(key_a, text), now=1_764_000_000)
+    assert claims.scopes == frozenset({"a", "b", "c\u00e9"})
+    assert claims.realm_roles == frozenset({"r\u00fc", "x"})
+    assert claims["scope"] == "a b  c\u00e9" and claims._dict is None
 
 
 def _mint_raw(key: RsaKey, payload_json: str) -> str:

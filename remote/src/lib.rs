@@ -10,7 +10,7 @@
 //! key usable under the policy, keeps the last good keys.
 //!
 //! Verification with known keys takes no lock: it loads the current core
-//! [`Verifier`] from an [`ArcSwapOption`] and verifies. Fetches run on the engine's own
+//! [`Verifier`] from a [`swap::KeySwapOption`] and verifies. Fetches run on the engine's own
 //! threads (one per issuer), started on first need and again in a child process after
 //! `fork()`.
 //!
@@ -30,19 +30,20 @@
 
 mod fetch;
 mod options;
+pub mod swap;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-use arc_swap::ArcSwapOption;
 use xconnauth::{
     ConfigError, Discovery, Error, ErrorKind, KeySet, Policy, VerifiedToken, Verifier,
 };
 
 pub use fetch::check_url;
 pub use options::Options;
+use swap::KeySwapOption;
 
 /// Why a remote verifier could not be built or refreshed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -164,7 +165,7 @@ struct Shared {
     policy: Policy,
     options: Options,
     agent: fetch::Http,
-    current: ArcSwapOption<Verifier>,
+    current: KeySwapOption<Verifier>,
     issuers: Vec<Issuer>,
     /// Serialises rebuilds of `current`, so the last swap holds the newest sets.
     rebuild: Mutex<()>,
@@ -248,7 +249,7 @@ impl RemoteVerifier {
             policy,
             options,
             agent,
-            current: ArcSwapOption::empty(),
+            current: KeySwapOption::empty(),
             issuers,
             rebuild: Mutex::new(()),
             worker_pid: AtomicU32::new(0),
@@ -394,7 +395,7 @@ impl RemoteVerifier {
         if sh.elapsed_ms() >= sh.due_ms.load(Ordering::Relaxed) {
             sh.ensure_workers();
         }
-        sh.current.load_full()
+        sh.current.snapshot()
     }
 }
 
