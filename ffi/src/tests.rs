@@ -405,7 +405,8 @@ fn http_answers() {
     let (s, v) = text(|o, c, l| xca_www_authenticate(XCA_MISSING_SCOPE, ptr::null(), o, c, l));
     assert_eq!(s, XCA_OK);
     assert!(v.contains("insufficient_scope"));
-    for bad in [XCA_OK, XCA_PANIC, 20, 9999] {
+    let next = u32::try_from(xconnauth_core::ErrorKind::ALL.len()).unwrap() + 1;
+    for bad in [XCA_OK, XCA_PANIC, next, 9999] {
         let (s, _) = text(|o, c, l| xca_www_authenticate(bad, ptr::null(), o, c, l));
         assert_eq!(s, XCA_INVALID_ARGUMENT);
     }
