@@ -363,6 +363,13 @@ xca_status xca_verifier_skipped_keys(const xca_verifier *v,
  * `XCA_KEYS_UNAVAILABLE` (remote verifiers only: no keys yet), `XCA_BUFFER_TOO_SMALL`, `XCA_NULL_ARGUMENT`, `XCA_CLOCK_ERROR`,
  * `XCA_INVALID_ARGUMENT` or `XCA_PANIC`. On failure `xca_last_error_message()` holds
  * a human message (it never echoes token content). Thread-safe.
+ *
+ * Allocates nothing in any of the three ways to call, beyond the crypto library's
+ * own work inside the signature check (aws-lc: 25 small allocations per RSA verify),
+ * a thread's first call (its per-thread slots) and the first token above 4 KiB a
+ * thread sees (a per-thread scratch buffer, at most `max_token_bytes`, kept for the
+ * next ones); with a buffer, the claims are copied into it. A failure's message is formatted only when
+ * `xca_last_error_message()` asks for it.
  */
 xca_status xca_verify(const xca_verifier *v,
                       const uint8_t *token,

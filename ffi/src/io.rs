@@ -98,17 +98,24 @@ impl OutBuf {
         Ok(OutBuf { out, cap, len })
     }
 
-    /// Writes `data` exactly (no terminator); for the claims JSON.
-    pub(crate) fn write_bytes(self, data: &[u8]) -> Result<(), Failure> {
-        self.write(data, false)
-    }
-
     /// Writes `data` followed by a NUL; `*len` excludes the NUL.
     pub(crate) fn write_text(self, data: &[u8]) -> Result<(), Failure> {
         self.write(data, true)
     }
 
     fn write(self, data: &[u8], nul: bool) -> Result<(), Failure> {
+        self.write_or_size(data, nul)
+            .map_err(|small| Failure::new(XCA_BUFFER_TOO_SMALL, small.to_string()))
+    }
+
+    /// Writes `data` exactly (no terminator); for the claims JSON. A `buffer_too_small`
+    /// builds no message here: the verify path allocates nothing, also when the caller
+    /// only asks for the size.
+    pub(crate) fn write_bytes(self, data: &[u8]) -> Result<(), TooSmall> {
+        self.write_or_size(data, false)
+    }
+
+    fn write_or_size(self, data: &[u8], nul: bool) -> Result<(), TooSmall> {
         if self.len.is_null() {
             // Discard mode (checked in `new`): the caller wants the verdict only.
             return Ok(());
@@ -117,13 +124,10 @@ impl OutBuf {
         if needed > self.cap {
             // SAFETY: `len` is non-NULL and writable (contract of `new`).
             unsafe { self.len.write_unaligned(data.len()) };
-            return Err(Failure::new(
-                XCA_BUFFER_TOO_SMALL,
-                format!(
-                    "the output needs {needed} bytes, the buffer holds {}",
-                    self.cap
-                ),
-            ));
+            return Err(TooSmall {
+                needed,
+                cap: self.cap,
+            });
         }
         // `needed <= cap`, and cap > 0 implies `out` is non-NULL (checked in `new`);
         // needed == 0 writes nothing.
@@ -143,5 +147,22 @@ impl OutBuf {
         // SAFETY: as above, `len` is non-NULL and writable.
         unsafe { self.len.write_unaligned(data.len()) };
         Ok(())
+    }
+}
+
+/// An output that did not fit: what `xca_last_error_message` says about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TooSmall {
+    pub(crate) needed: usize,
+    pub(crate) cap: usize,
+}
+
+impl core::fmt::Display for TooSmall {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "the output needs {} bytes, the buffer holds {}",
+            self.needed, self.cap
+        )
     }
 }

@@ -1,14 +1,15 @@
 //! The verifier handle: build (from a JWKS, or from issuers whose keys the engine
 //! fetches), verify (from many threads), swap or refresh keys, report status, free.
 
+use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use xconnauth_core::{KeySet, Policy, VerifiedToken, Verifier};
+use xconnauth_core::{KeySet, Policy, Verifier};
 use xconnauth_remote::swap::KeySwap;
 use xconnauth_remote::{Options, RemoteError, RemoteVerifier};
 
-use crate::error::{finish, Failure};
+use crate::error::{finish, finish_verify, Failure, VerifyFailure};
 use crate::io::{input, OutBuf};
 use crate::status::{
     xca_status, XCA_CLOCK_ERROR, XCA_INVALID_ARGUMENT, XCA_INVALID_CONFIG, XCA_KEYS_UNAVAILABLE,
@@ -96,23 +97,51 @@ fn skipped_json(keys: &KeySet) -> Arc<str> {
 }
 
 impl xca_verifier {
-    fn verify(&self, token: &[u8], now: u64) -> Result<VerifiedToken, xconnauth_core::Error> {
+    /// Runs `verify` on the current core verifier (a remote one refreshes its keys on an
+    /// unknown kid and runs it again). `load()` takes a guard in this thread's own
+    /// arc-swap slot, not a count on the shared Arc: verifying threads write no shared
+    /// cache line.
+    fn verify_with<R>(
+        &self,
+        mut verify: impl FnMut(&Verifier) -> Result<R, xconnauth_core::Error>,
+    ) -> Result<R, xconnauth_core::Error> {
         match &self.keys {
-            Keys::Local(current) => current.load().verifier.verify(token, now),
-            Keys::Remote(remote) => remote.verify(token, now),
+            Keys::Local(current) => verify(&current.load().verifier),
+            Keys::Remote(remote) => remote.verify_with(verify),
         }
     }
 
-    fn verify_header_bytes(
-        &self,
-        value: &[u8],
-        now: u64,
-    ) -> Result<VerifiedToken, xconnauth_core::Error> {
+    fn max_token_bytes(&self) -> usize {
         match &self.keys {
-            Keys::Local(current) => current.load().verifier.verify_header_bytes(value, now),
-            Keys::Remote(remote) => remote.verify_header_bytes(value, now),
+            Keys::Local(current) => current.load().verifier.policy().max_token_bytes,
+            Keys::Remote(remote) => remote.policy().max_token_bytes,
         }
     }
+}
+
+/// Tokens up to this size decode into a buffer on the stack (Keycloak access tokens
+/// are 1-3 KB); longer ones, up to `max_token_bytes`, into one kept per thread.
+const STACK_SCRATCH: usize = 4096;
+
+thread_local! {
+    // Grows to the longest token (at most max_token_bytes) verified on the thread.
+    static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// Runs `f` on `len` bytes of scratch room without a per-call allocation.
+fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+    if len <= STACK_SCRATCH {
+        let mut stack = [0u8; STACK_SCRATCH];
+        return f(stack.get_mut(..len).unwrap_or_default());
+    }
+    // Taken out while in use, so a nested call (none today) would get its own.
+    let mut buf = SCRATCH.try_with(Cell::take).unwrap_or_default();
+    if buf.len() < len {
+        buf.resize(len, 0);
+    }
+    let result = f(buf.get_mut(..len).unwrap_or_default());
+    let _ = SCRATCH.try_with(|slot| slot.set(buf));
+    result
 }
 
 impl From<RemoteError> for Failure {
@@ -417,6 +446,11 @@ pub extern "C" fn xca_verifier_skipped_keys(
 /// the clock, verifies against a snapshot of the current keys (so a concurrent swap
 /// is never seen half-done), and writes the payload only on success.
 ///
+/// Allocates nothing (beyond what a thread's first call sets up, and the crypto
+/// library's own work inside the signature check): the token decodes into scratch room
+/// ([`with_scratch`]), the payload is copied from there into the caller's buffer, and a
+/// failure is kept as data until `xca_last_error_message` asks for its text.
+///
 /// # Safety
 /// As the two entry points: `v` NULL or live, `data` NULL or valid for `data_len`
 /// reads, `claims_out` NULL or writable for `claims_cap` bytes, `claims_len` NULL or
@@ -431,22 +465,41 @@ unsafe fn verify_entry(
     claims_out: *mut u8,
     claims_cap: usize,
     claims_len: *mut usize,
-    run: impl FnOnce(&xca_verifier, &[u8], u64) -> Result<VerifiedToken, Failure>,
-) -> Result<(), Failure> {
+    token_of: fn(&[u8]) -> Result<&[u8], xconnauth_core::Error>,
+) -> Result<(), VerifyFailure> {
     // SAFETY: forwarded from the caller.
     let v = unsafe { handle(v) }?;
     // SAFETY: forwarded from the caller.
     let data = match unsafe { input(data, data_len, what) } {
         // A length no buffer can have is, above all, beyond max_token_bytes: answer
         // as verify would, without touching the memory.
-        Err(f) if !data.is_null() => return Err(Failure::new(XCA_TOO_LARGE, f.message)),
+        Err(f) if !data.is_null() => return Err(Failure::new(XCA_TOO_LARGE, f.message).into()),
         other => other?,
     };
     // SAFETY: forwarded from the caller.
     let out = unsafe { OutBuf::new(claims_out, claims_cap, claims_len, true) }?;
     let now = resolve_now(now)?;
-    let token = run(v, data, now)?;
-    out.write_bytes(token.payload_json().as_bytes())
+    let token = token_of(data)?;
+    // An oversized token gets no scratch room: verify_into refuses it (`too_large`)
+    // before it looks at the buffer, so the room stays bounded by the policy.
+    let room = if token.len() <= v.max_token_bytes() {
+        token.len()
+    } else {
+        0
+    };
+    with_scratch(room, |buf| {
+        // Where in `buf` the payload was decoded. verify_into may run twice (a remote
+        // verifier's refresh), so the span is taken from its last, successful answer.
+        let span = v.verify_with(|core| {
+            let base = buf.as_ptr() as usize;
+            let payload = core.verify_into(token, now, buf)?.payload_json();
+            Ok((payload.as_ptr() as usize - base, payload.len()))
+        })?;
+        let payload = buf
+            .get(span.0..span.0.saturating_add(span.1))
+            .unwrap_or_default();
+        Ok(out.write_bytes(payload)?)
+    })
 }
 
 /// Verifies a compact JWS token (`header.payload.signature`, no `Bearer ` prefix).
@@ -477,6 +530,13 @@ unsafe fn verify_entry(
 /// `XCA_KEYS_UNAVAILABLE` (remote verifiers only: no keys yet), `XCA_BUFFER_TOO_SMALL`, `XCA_NULL_ARGUMENT`, `XCA_CLOCK_ERROR`,
 /// `XCA_INVALID_ARGUMENT` or `XCA_PANIC`. On failure `xca_last_error_message()` holds
 /// a human message (it never echoes token content). Thread-safe.
+///
+/// Allocates nothing in any of the three ways to call, beyond the crypto library's
+/// own work inside the signature check (aws-lc: 25 small allocations per RSA verify),
+/// a thread's first call (its per-thread slots) and the first token above 4 KiB a
+/// thread sees (a per-thread scratch buffer, at most `max_token_bytes`, kept for the
+/// next ones); with a buffer, the claims are copied into it. A failure's message is formatted only when
+/// `xca_last_error_message()` asks for it.
 #[no_mangle]
 pub extern "C" fn xca_verify(
     v: *const xca_verifier,
@@ -489,9 +549,9 @@ pub extern "C" fn xca_verify(
 ) -> xca_status {
     ffi_panic_boundary! {
         // SAFETY: the caller guarantees the pointer contract of `verify_entry`.
-        finish(unsafe {
+        finish_verify(unsafe {
             verify_entry(v, token, token_len, "token", now, claims_out, claims_cap, claims_len,
-                |v, token, now| Ok(v.verify(token, now)?))
+                |token| Ok(token))
         })
     }
 }
@@ -513,10 +573,9 @@ pub extern "C" fn xca_verify_header(
 ) -> xca_status {
     ffi_panic_boundary! {
         // SAFETY: the caller guarantees the pointer contract of `verify_entry`.
-        finish(unsafe {
+        finish_verify(unsafe {
             verify_entry(v, authorization, authorization_len, "authorization", now,
-                claims_out, claims_cap, claims_len,
-                |v, value, now| Ok(v.verify_header_bytes(value, now)?))
+                claims_out, claims_cap, claims_len, xconnauth_core::bearer_token_bytes)
         })
     }
 }

@@ -5,6 +5,8 @@
 #      test_remote (remote verifiers against hostile loopback realms served by
 #      ffi/tests/hostile_realm.py: issuer down, trickling, 20 concurrent unknown kids,
 #      last good keys, redirects, two realms sharing a kid, 100 rotations under 4 threads)
+#      test_alloc (malloc interposed: xca_verify/xca_verify_header allocate nothing but
+#      aws-lc's own RSA work, verdict only, size query or with a buffer)
 #   3. the same under AddressSanitizer + UndefinedBehaviorSanitizer, on the .a
 #   4. the same under valgrind --leak-check=full (0 errors, 0 leaks)
 #   5. the dev corpus (tests/vectors/dev) through the .so with Python ctypes
@@ -80,6 +82,7 @@ need "$CC" "C compiler"
 need python3
 need valgrind "apt-get install -y valgrind"
 need make
+need nm "apt-get install -y binutils"
 
 rm -rf "$BUILD"
 mkdir -p "$BUILD/lib" "$LOG"
@@ -145,6 +148,17 @@ build_tests() {
         "$CC" "${CFLAGS[@]}" "$ROOT/ffi/tests/c/$t.c" -o "$BUILD/$t" "${DYN[@]}" || return 1
         "$CC" "${CFLAGS[@]}" "${SAN[@]}" "$ROOT/ffi/tests/c/$t.c" -o "$BUILD/${t}_asan" "$A" "${STATIC_LIBS[@]}" || return 1
     done
+}
+
+# test_alloc: on the .so only (ASan and valgrind replace malloc themselves). It tells
+# aws-lc's allocations from all others by the caller's address, inside aws-lc's
+# OPENSSL_malloc family or not; the ranges come from the library's symbol table.
+build_alloc_test() {
+    nm -S --defined-only "$SO" |
+        grep -E ' (aws_lc_[0-9_]+_)?OPENSSL_(malloc|zalloc|calloc|realloc)$|___rdl_(alloc|alloc_zeroed|realloc)$' \
+            >"$BUILD/alloc_symbols.txt" || { echo "no allocation symbols in $SO (stripped?)"; return 1; }
+    cat "$BUILD/alloc_symbols.txt"
+    "$CC" "${CFLAGS[@]}" "$ROOT/ffi/tests/c/test_alloc.c" -o "$BUILD/test_alloc" "${DYN[@]}" -ldl
 }
 
 VG=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99)
@@ -269,6 +283,9 @@ step "header compiles (C99 pedantic / C++)" header_compiles
 step "build C tests" build_tests
 step "thread test inputs" prepare_thread_inputs
 step "test_api (.so)" "$BUILD/test_api" "$EXAMPLES"
+step "build test_alloc" build_alloc_test
+step "test_alloc (.so, malloc interposed: no allocation outside aws-lc)" \
+    "$BUILD/test_alloc" "$EXAMPLES" "$BUILD/alloc_symbols.txt"
 # shellcheck disable=SC2046
 step "test_threads (.so, $SWAPS swaps)" "$BUILD/test_threads" $(threads_args $SWAPS)
 step "test_api (ASan+UBSan, .a)" "$BUILD/test_api_asan" "$EXAMPLES"

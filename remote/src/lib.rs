@@ -274,12 +274,44 @@ impl RemoteVerifier {
     /// # Errors
     /// The core's categories, plus `keys_unavailable` (see [`RemoteVerifier`]).
     pub fn verify(&self, token: &[u8], now: u64) -> Result<VerifiedToken, Error> {
+        self.verify_with(|v| v.verify(token, now))
+    }
+
+    /// Runs `verify` on the current core verifier under the rules of
+    /// [`verify`](Self::verify): when it answers `unknown_kid` (or `bad_signature`
+    /// while an issuer has no keys yet) the keys are refreshed and `verify` runs once
+    /// more on the new ones. For callers that verify into their own buffer
+    /// ([`Verifier::verify_into`]) and so allocate nothing per token: `verify` may
+    /// run more than once, its last answer is the result.
+    ///
+    /// ```
+    /// use xconnauth::Policy;
+    /// use xconnauth_remote::{Options, RemoteVerifier};
+    /// // Nothing listens on port 9: the issuer is down at start.
+    /// let policy = Policy::new(["http://127.0.0.1:9/realms/demo"]);
+    /// let options = Options::default().with_timeout(std::time::Duration::from_millis(500));
+    /// let v = RemoteVerifier::new(policy, options)?;
+    /// let mut buf = [0u8; 64];
+    /// let token = b"e30.e30.AAAA";
+    /// let err = v.verify_with(|core| core.verify_into(token, 1_764_000_000, &mut buf).map(|_| ()));
+    /// assert_eq!(err.unwrap_err().code(), "keys_unavailable");
+    /// # Ok::<(), xconnauth_remote::RemoteError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify).
+    pub fn verify_with<R>(
+        &self,
+        mut verify: impl FnMut(&Verifier) -> Result<R, Error>,
+    ) -> Result<R, Error> {
         let sh = &self.handle.shared;
         if sh.elapsed_ms() >= sh.due_ms.load(Ordering::Relaxed) {
             sh.ensure_workers();
         }
+        // `load()`, not `load_full()`: a guard in this thread's own slot, no write to the
+        // shared Arc's count (verifying threads share no cache line).
         let first = match sh.current.load().as_deref() {
-            Some(v) => match v.verify(token, now) {
+            Some(v) => match verify(v) {
                 Err(e) if e.kind() == ErrorKind::UnknownKid => e,
                 // Another realm's key under the same kid failed; the token's own realm
                 // may be one whose keys we do not have yet.
@@ -288,7 +320,7 @@ impl RemoteVerifier {
             },
             None => no_keys(),
         };
-        sh.verify_after_refresh(token, now, first)
+        sh.verify_after_refresh(&mut verify, first)
     }
 
     /// Verifies an `Authorization` header value, `Bearer <token>`.
@@ -472,12 +504,11 @@ impl Shared {
         self.worker_pid.store(pid, Ordering::Release);
     }
 
-    fn verify_after_refresh(
+    fn verify_after_refresh<R>(
         self: &Arc<Self>,
-        token: &[u8],
-        now: u64,
+        verify: &mut impl FnMut(&Verifier) -> Result<R, Error>,
         first: Error,
-    ) -> Result<VerifiedToken, Error> {
+    ) -> Result<R, Error> {
         self.ensure_workers();
         let mut waits = Vec::new();
         for iss in &self.issuers {
@@ -502,8 +533,8 @@ impl Shared {
             return Err(self.explain(first));
         }
         let deadline = Instant::now() + self.options.timeout + WAKE_SLACK;
-        let verify_now = || match self.current.load().as_deref() {
-            Some(v) => v.verify(token, now),
+        let mut verify_now = || match self.current.load().as_deref() {
+            Some(v) => verify(v),
             None => Err(no_keys()),
         };
         // Wait for the asked issuers; with several, re-verify as each one finishes, so
