@@ -53,6 +53,8 @@ extern crate alloc;
 extern crate std;
 
 mod b64;
+#[cfg(feature = "std")]
+mod cache;
 mod claims;
 mod error;
 #[cfg(feature = "aws-lc")]
@@ -66,13 +68,18 @@ mod swar;
 mod testutil;
 mod verifier;
 
+#[cfg(feature = "std")]
+pub use cache::CacheUsage;
 pub use claims::{Audience, Claims, Header};
 pub use error::{ConfigError, Detail, Error, ErrorKind};
 pub use json::{Array, JsonStr, Number, Object, Value, MAX_DEPTH, MAX_OBJECT_NAMES};
 pub use keys::{
     Algorithm, Backend, Discovery, KeySet, RsaKey, SkippedKey, MAX_JWKS_BYTES, MAX_MODULUS_BITS,
 };
-pub use policy::{Policy, MAX_LEEWAY, MAX_TOKEN_BYTES_LIMIT, MIN_RSA_BITS_FLOOR, OPTION_NAMES};
+pub use policy::{
+    Policy, CACHE_BYTES_PER_ENTRY, MAX_CACHE_ENTRIES, MAX_LEEWAY, MAX_TOKEN_BYTES_LIMIT,
+    MIN_RSA_BITS_FLOOR, OPTION_NAMES,
+};
 pub use verifier::{
     bearer_token, bearer_token_bytes, decode_unverified, Unverified, Verified, VerifiedToken,
     Verifier, MAX_HEADER_NAMES,
