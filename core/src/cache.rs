@@ -146,8 +146,7 @@ impl Cache {
             return;
         };
         // The entry's heap blocks and the Arc's counters besides the bytes themselves.
-        let bytes =
-            token.len() + header.len() + payload.len() + core::mem::size_of::<Entry>() + 16;
+        let bytes = token.len() + header.len() + payload.len() + core::mem::size_of::<Entry>() + 16;
         if bytes > self.max_bytes || !self.reserve(bytes, slot) {
             return;
         }
@@ -194,5 +193,86 @@ impl Cache {
             max_entries: self.slots.len(),
             max_bytes: self.max_bytes,
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use alloc::{format, vec::Vec};
+
+    /// What verifying the sample token produced, to store under other keys.
+    fn sample() -> (Vec<u8>, Vec<u8>, ClaimSpans) {
+        let jwks = include_bytes!("../../examples/keycloak/jwks.json");
+        let policy = include_bytes!("../../examples/keycloak/policy.json");
+        let token = include_str!("../../examples/keycloak/token.jwt").trim();
+        let v = crate::Verifier::new(
+            crate::KeySet::from_jwks(jwks).unwrap(),
+            crate::Policy::from_json(policy).unwrap(),
+        )
+        .unwrap();
+        let mut buf = alloc::vec![0u8; token.len()];
+        let ok = v
+            .verify_into(token.as_bytes(), 1_764_000_000, &mut buf)
+            .unwrap();
+        let spans = ClaimSpans::of(ok.payload_json().as_bytes(), &ok.claims());
+        (
+            ok.header_json().as_bytes().to_vec(),
+            ok.payload_json().as_bytes().to_vec(),
+            spans,
+        )
+    }
+
+    /// 100 000 distinct tokens: the entries never exceed the slots, the bytes never
+    /// exceed the budget, and each held entry is found by its own bytes only.
+    #[test]
+    fn flood_stays_bounded() {
+        let (header, payload, spans) = sample();
+        for (slots, pad) in [(1_000usize, 0usize), (1_000, 7_000), (1, 0)] {
+            let cache = Cache::new(slots);
+            let mut token = Vec::new();
+            for n in 0..100_000u32 {
+                token.clear();
+                token.extend_from_slice(format!("t{n}.").as_bytes());
+                token.resize(token.len() + pad, b'p');
+                token.extend_from_slice(format!(".sig{n:08}").as_bytes());
+                cache.insert(&token, &header, &payload, crate::Algorithm::RS256, spans);
+                let u = cache.usage();
+                assert!(u.entries <= slots && u.bytes <= u.max_bytes, "{u:?}");
+                assert!(cache.get(&token).is_some() || pad > 0);
+            }
+            let u = cache.usage();
+            let held = cache.slots.iter().filter(|s| s.load().is_some()).count();
+            assert_eq!(u.entries, held);
+            let stored: usize = cache
+                .slots
+                .iter()
+                .filter_map(|s| s.load_full().map(|e| e.bytes))
+                .sum();
+            assert_eq!(u.bytes, stored);
+            if pad == 0 {
+                // Small entries: the entry bound binds, and a flood fills most slots.
+                assert!(held * 10 >= slots * 6, "{held}");
+            } else {
+                // ~7.3 KB entries against an 8 KiB share each: bytes bind first.
+                assert!(u.bytes + 8_000 > u.max_bytes / 2, "{u:?}");
+            }
+            // A near miss (same tail, same length, other bytes) is no hit.
+            let mut other = token.clone();
+            other[0] = b'u';
+            assert!(cache.get(&other).is_none());
+        }
+    }
+
+    /// An entry larger than the whole budget is skipped, not stored.
+    #[test]
+    fn an_entry_beyond_the_budget_is_skipped() {
+        let (header, payload, spans) = sample();
+        let cache = Cache::new(1);
+        let token = alloc::vec![b'a'; CACHE_BYTES_PER_ENTRY];
+        cache.insert(&token, &header, &payload, crate::Algorithm::RS256, spans);
+        assert_eq!(cache.usage().entries, 0);
+        assert!(cache.get(&token).is_none());
     }
 }
