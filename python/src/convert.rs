@@ -6,8 +6,8 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyString};
 use xconnauth::{
-    Algorithm, Error, ErrorKind, Policy, MAX_LEEWAY, MAX_MODULUS_BITS, MAX_TOKEN_BYTES_LIMIT,
-    OPTION_NAMES,
+    Algorithm, Error, ErrorKind, Policy, MAX_CACHE_ENTRIES, MAX_LEEWAY, MAX_MODULUS_BITS,
+    MAX_TOKEN_BYTES_LIMIT, OPTION_NAMES,
 };
 
 use crate::errors;
@@ -261,6 +261,11 @@ pub(crate) fn policy(
                 let max = u64::try_from(MAX_TOKEN_BYTES_LIMIT).unwrap_or(u64::MAX);
                 let n = integer(v, "max_token_bytes", max)?;
                 p.max_token_bytes = usize::try_from(n).unwrap_or(MAX_TOKEN_BYTES_LIMIT);
+            }
+            "cache_entries" => {
+                let max = u64::try_from(MAX_CACHE_ENTRIES).unwrap_or(u64::MAX);
+                let n = integer(v, "cache_entries", max)?;
+                p.cache_entries = usize::try_from(n).unwrap_or(MAX_CACHE_ENTRIES);
             }
             "issuers" => {
                 return Err(PyTypeError::new_err(
