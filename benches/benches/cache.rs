@@ -23,6 +23,8 @@ use std::hint::black_box;
 use criterion::Criterion;
 use xconnauth::{KeySet, Policy, Verifier};
 
+// Only the allocator, `allocs_per_call`, `config` and `read_data` are needed here.
+#[allow(dead_code)]
 mod common;
 use common::{allocs_per_call, config, read_data};
 
