@@ -467,6 +467,126 @@ impl<'a> Claims<'a> {
     }
 }
 
+/// Where a view sits in the payload text: byte offsets, so the view can be rebuilt over
+/// any copy of the same bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span {
+    from: usize,
+    to: usize,
+}
+
+impl Span {
+    /// The place of `part` inside `base` (`part` is a sub-slice of it).
+    fn of(base: &[u8], part: &[u8]) -> Span {
+        // Addresses only, never dereferenced: the offset of a sub-slice.
+        let from = (part.as_ptr() as usize).wrapping_sub(base.as_ptr() as usize);
+        Span {
+            from,
+            to: from.saturating_add(part.len()),
+        }
+    }
+
+    fn in_<'a>(&self, base: &'a [u8]) -> &'a [u8] {
+        base.get(self.from..self.to).unwrap_or_default()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct StrSpan {
+    span: Span,
+    escaped: bool,
+}
+
+impl StrSpan {
+    fn of(base: &[u8], s: JsonStr<'_>) -> StrSpan {
+        StrSpan {
+            span: Span::of(base, s.raw_bytes()),
+            escaped: s.is_escaped(),
+        }
+    }
+
+    fn in_<'a>(&self, base: &'a [u8]) -> JsonStr<'a> {
+        JsonStr::from_validated(self.span.in_(base), self.escaped)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AudSpan {
+    One(StrSpan),
+    Many(Span),
+}
+
+/// What reading the claims learned, as offsets into the payload text instead of
+/// borrows: an owned [`crate::VerifiedToken`] (and a cache entry) keeps this, and
+/// [`ClaimSpans::claims`] rebuilds the [`Claims`] in constant time, without running the
+/// JSON validator or walking the payload again (parse once).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ClaimSpans {
+    pub(crate) exp: Option<u64>,
+    pub(crate) nbf: Option<u64>,
+    pub(crate) iat: Option<u64>,
+    iss: Option<StrSpan>,
+    sub: Option<StrSpan>,
+    aud: Option<AudSpan>,
+    typ: Option<StrSpan>,
+    azp: Option<StrSpan>,
+    scope: Option<StrSpan>,
+    realm_roles: Option<Span>,
+    resource_access: Option<Span>,
+}
+
+impl ClaimSpans {
+    /// The spans of `c`, whose views all borrow from `payload` (the text it was read
+    /// from).
+    pub(crate) fn of(payload: &[u8], c: &Claims<'_>) -> ClaimSpans {
+        let s = |v: Option<JsonStr<'_>>| v.map(|v| StrSpan::of(payload, v));
+        let raw = |text: &str| Span::of(payload, text.as_bytes());
+        ClaimSpans {
+            exp: c.exp,
+            nbf: c.nbf,
+            iat: c.iat,
+            iss: s(c.iss),
+            sub: s(c.sub),
+            aud: c.aud.map(|a| match a {
+                Audience::One(v) => AudSpan::One(StrSpan::of(payload, v)),
+                Audience::Many(v) => AudSpan::Many(raw(v.as_json())),
+            }),
+            typ: s(c.typ),
+            azp: s(c.azp),
+            scope: s(c.scope),
+            realm_roles: c.realm_roles.map(|a| raw(a.as_json())),
+            resource_access: c.resource_access.map(|o| raw(o.as_json())),
+        }
+    }
+
+    /// The claims again, over `payload`: the same bytes [`of`](Self::of) saw (a copy
+    /// of them), which were validated then.
+    pub(crate) fn claims<'a>(&self, payload: &'a [u8]) -> Claims<'a> {
+        let s = |v: Option<StrSpan>| v.map(|v| v.in_(payload));
+        Claims {
+            obj: Object::from_validated(payload),
+            exp: self.exp,
+            nbf: self.nbf,
+            iat: self.iat,
+            iss: s(self.iss),
+            sub: s(self.sub),
+            aud: self.aud.map(|a| match a {
+                AudSpan::One(v) => Audience::One(v.in_(payload)),
+                AudSpan::Many(v) => Audience::Many(Array::from_validated(v.in_(payload))),
+            }),
+            typ: s(self.typ),
+            azp: s(self.azp),
+            scope: s(self.scope),
+            realm_roles: self
+                .realm_roles
+                .map(|v| Array::from_validated(v.in_(payload))),
+            resource_access: self
+                .resource_access
+                .map(|v| Object::from_validated(v.in_(payload))),
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {

@@ -1604,6 +1604,27 @@ impl<'a> JsonStr<'a> {
     }
 }
 
+/// Views rebuilt over text that was validated earlier, at the same place in a copy of
+/// the same bytes (a verified token's spans, see `claims::ClaimSpans`): parse once, so the
+/// accessors of an owned or cached result never run the validator again.
+impl<'a> Object<'a> {
+    pub(crate) fn from_validated(raw: &'a [u8]) -> Self {
+        Object { raw }
+    }
+}
+
+impl<'a> Array<'a> {
+    pub(crate) fn from_validated(raw: &'a [u8]) -> Self {
+        Array { raw }
+    }
+}
+
+impl<'a> JsonStr<'a> {
+    pub(crate) fn from_validated(raw: &'a [u8], escaped: bool) -> Self {
+        JsonStr { raw, escaped }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {

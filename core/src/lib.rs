@@ -53,6 +53,8 @@ extern crate alloc;
 extern crate std;
 
 mod b64;
+#[cfg(feature = "std")]
+mod cache;
 mod claims;
 mod error;
 #[cfg(feature = "aws-lc")]
@@ -66,6 +68,8 @@ mod swar;
 mod testutil;
 mod verifier;
 
+#[cfg(feature = "std")]
+pub use cache::CacheUsage;
 pub use claims::{Audience, Claims, Header};
 pub use error::{ConfigError, Detail, Error, ErrorKind};
 pub use json::{Array, JsonStr, Number, Object, Value, MAX_DEPTH, MAX_OBJECT_NAMES};
@@ -73,7 +77,8 @@ pub use keys::{
     Algorithm, Backend, Discovery, KeySet, RsaKey, SkippedKey, MAX_JWKS_BYTES, MAX_MODULUS_BITS,
 };
 pub use policy::{
-    OptionError, OptionShape, OptionValue, Policy, ValueKind, MAX_LEEWAY, MAX_TOKEN_BYTES_LIMIT,
+    OptionError, OptionShape, OptionValue, Policy, ValueKind, CACHE_BYTES_PER_ENTRY,
+    MAX_CACHE_ENTRIES, MAX_LEEWAY, MAX_TOKEN_BYTES_LIMIT,
     MIN_RSA_BITS_FLOOR, OPTION_NAMES,
 };
 pub use verifier::{

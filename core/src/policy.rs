@@ -25,6 +25,15 @@ pub const MIN_RSA_BITS_FLOOR: u32 = 2048;
 /// any overflow; sensible values are seconds to minutes.
 pub const MAX_LEEWAY: u64 = 315_360_000;
 
+/// Largest `cache_entries` accepted: with [`CACHE_BYTES_PER_ENTRY`] a byte budget of
+/// 2 GiB at most, far beyond what one process sees of distinct live tokens.
+pub const MAX_CACHE_ENTRIES: usize = 1 << 18;
+
+/// The verified-token cache's byte budget per entry: a cache of `cache_entries` entries
+/// holds at most `cache_entries × 8 KiB` of tokens and decoded JSON (a Keycloak access
+/// token of 1 to 3 KB takes about twice its length), whichever bound is hit first.
+pub const CACHE_BYTES_PER_ENTRY: usize = 8 << 10;
+
 /// What a token must satisfy. Field names are the DESIGN §4 option names.
 ///
 /// ```
@@ -75,6 +84,13 @@ pub struct Policy {
     /// Checked at step 4, before any key or signature work: a token whose header `typ`
     /// is absent or not listed is `wrong_type`.
     pub header_types: Option<Vec<String>>,
+    /// Verified-token cache size in entries; 0 (the default) turns the cache off. A hit
+    /// (the exact token bytes verified before by this verifier) skips the signature but
+    /// re-checks `exp`, `nbf` and `iat` against the call's `now`; failures are never
+    /// cached; a new key set means a new, empty cache. Bounded by the entry count and by
+    /// `cache_entries ×` [`CACHE_BYTES_PER_ENTRY`] bytes; at most [`MAX_CACHE_ENTRIES`].
+    /// Needs the `std` feature (without it a non-zero value is a configuration error).
+    pub cache_entries: usize,
 }
 
 impl Default for Policy {
@@ -95,12 +111,13 @@ impl Default for Policy {
             max_rsa_bits: 8192,
             max_token_bytes: 16384,
             header_types: None,
+            cache_entries: 0,
         }
     }
 }
 
 /// The option names of DESIGN §4, as accepted in policy JSON.
-pub const OPTION_NAMES: [&str; 13] = [
+pub const OPTION_NAMES: [&str; 14] = [
     "issuers",
     "audiences",
     "algorithms",
@@ -114,6 +131,7 @@ pub const OPTION_NAMES: [&str; 13] = [
     "max_rsa_bits",
     "max_token_bytes",
     "header_types",
+    "cache_entries",
 ];
 
 impl Policy {
@@ -247,6 +265,11 @@ impl Policy {
                     v => Some(str_or_list(option, v)?),
                 }
             }
+            "cache_entries" => {
+                self.cache_entries =
+                    usize::try_from(integer(option, value, MAX_CACHE_ENTRIES as u64)?)
+                        .unwrap_or(MAX_CACHE_ENTRIES);
+            }
             // A name in OPTION_NAMES without an arm here: refused rather than ignored.
             _ => return Err(OptionError::Unknown(String::from(name))),
         }
@@ -295,6 +318,10 @@ impl Policy {
                 OptionValue::Int(u64::try_from(self.max_token_bytes).unwrap_or(u64::MAX)),
             ),
             ("header_types", nullable(&self.header_types)),
+            (
+                "cache_entries",
+                OptionValue::Int(u64::try_from(self.cache_entries).unwrap_or(u64::MAX)),
+            ),
         ]
     }
 
@@ -376,6 +403,18 @@ impl Policy {
                     "policy: header_types holds an empty value or one with whitespace",
                 ));
             }
+        }
+        if self.cache_entries > MAX_CACHE_ENTRIES {
+            return Err(ConfigError::new(format!(
+                "policy: cache_entries must be in 0..={MAX_CACHE_ENTRIES}"
+            )));
+        }
+        if self.cache_entries != 0 && !cfg!(feature = "std") {
+            // The cache needs atomics and safe reclamation from std; failing here keeps
+            // a policy from silently running uncached where it was sized for a cache.
+            return Err(ConfigError::new(
+                "policy: cache_entries needs the std feature (this build is no_std): set it to 0",
+            ));
         }
         if self.required_scopes.iter().any(|s| s.contains(' ')) {
             return Err(ConfigError::new(
@@ -687,6 +726,19 @@ mod tests {
             );
         }
         assert!(Policy::default().validate().is_err());
+        for bad in [
+            &br#"{"cache_entries":-1}"#[..],
+            br#"{"cache_entries":1.5}"#,
+            br#"{"cache_entries":"10"}"#,
+            br#"{"cache_entries":262145}"#,
+        ] {
+            assert!(Policy::from_json(bad).is_err());
+        }
+        let mut p = Policy::from_json(br#"{"issuers":"i","cache_entries":262144}"#).unwrap();
+        assert_eq!(p.cache_entries, MAX_CACHE_ENTRIES);
+        assert_eq!(p.validate().is_ok(), cfg!(feature = "std"));
+        p.cache_entries = MAX_CACHE_ENTRIES + 1;
+        assert!(p.validate().is_err());
         let mut p = Policy::new(["i"]);
         p.validate().unwrap();
         p.min_rsa_bits = 9000;

@@ -3,7 +3,9 @@
 use alloc::{string::String, vec, vec::Vec};
 
 use crate::b64;
-use crate::claims::{Claims, Header};
+#[cfg(feature = "std")]
+use crate::cache::{Cache, CacheUsage};
+use crate::claims::{ClaimSpans, Claims, Header};
 use crate::error::{ConfigError, Error, ErrorKind};
 use crate::json::{JsonError, JsonStr, Object, Value};
 use crate::keys::{Algorithm, KeySet, RsaKey};
@@ -415,6 +417,8 @@ pub struct VerifiedToken {
     header_len: usize,
     payload_len: usize,
     alg: Algorithm,
+    /// What reading the claims learned (parse once: the accessors rebuild from it).
+    spans: ClaimSpans,
 }
 
 impl VerifiedToken {
@@ -434,19 +438,21 @@ impl VerifiedToken {
         core::str::from_utf8(bytes).unwrap_or_default()
     }
 
-    /// The header.
+    /// The header. Constant time: the JSON was validated during verification and is
+    /// not parsed again.
     #[must_use]
     pub fn header(&self) -> Header<'_> {
-        let obj = Object::parse(self.header_json().as_bytes()).unwrap_or_else(|_| Object::empty());
-        Header::new(obj, self.alg)
+        let bytes = self.buf.get(..self.header_len).unwrap_or_default();
+        Header::new(Object::from_validated(bytes), self.alg)
     }
 
-    /// The claims.
+    /// The claims. Constant time: rebuilt from what verification read, without running
+    /// the JSON validator again.
     #[must_use]
     pub fn claims(&self) -> Claims<'_> {
-        // Both parses succeeded during verification; the fallbacks are unreachable.
-        let obj = Object::parse(self.payload_json().as_bytes()).unwrap_or_else(|_| Object::empty());
-        Claims::parse(obj).unwrap_or_else(|_| Claims::empty())
+        let end = self.header_len + self.payload_len;
+        let payload = self.buf.get(self.header_len..end).unwrap_or_default();
+        self.spans.claims(payload)
     }
 }
 
@@ -481,6 +487,9 @@ struct IssuerKeys {
 pub struct Verifier {
     policy: Policy,
     sets: Vec<IssuerKeys>,
+    /// `cache_entries` (module `cache`); clones share it: same keys, same verdicts.
+    #[cfg(feature = "std")]
+    cache: Option<alloc::sync::Arc<Cache>>,
 }
 
 impl Verifier {
@@ -569,10 +578,19 @@ impl Verifier {
                 "no key in the key set can verify any algorithm the policy allows",
             ));
         }
-        Ok(Verifier { policy, sets })
+        #[cfg(feature = "std")]
+        let cache = (policy.cache_entries > 0)
+            .then(|| alloc::sync::Arc::new(Cache::new(policy.cache_entries)));
+        Ok(Verifier {
+            policy,
+            sets,
+            #[cfg(feature = "std")]
+            cache,
+        })
     }
 
-    /// The same policy with a new key set (key rotation).
+    /// The same policy with a new key set (key rotation). The new verifier's
+    /// verified-token cache starts empty.
     ///
     /// # Errors
     /// No key of `keys` is usable with the policy's algorithms.
@@ -586,6 +604,13 @@ impl Verifier {
         &self.policy
     }
 
+    /// How full the verified-token cache is; `None` when `cache_entries` is 0.
+    #[cfg(feature = "std")]
+    #[must_use]
+    pub fn cache_usage(&self) -> Option<CacheUsage> {
+        self.cache.as_ref().map(|c| c.usage())
+    }
+
     /// Verifies a compact JWS at unix time `now` (seconds).
     ///
     /// # Errors
@@ -597,6 +622,7 @@ impl Verifier {
         let header_len = v.header_json().len();
         let payload_len = v.payload_json().len();
         let alg = v.header().alg();
+        let spans = ClaimSpans::of(v.payload_json().as_bytes(), &v.claims());
         // verify_into decodes the header to the front of the buffer and the payload
         // right after it.
         buf.truncate(header_len + payload_len);
@@ -605,6 +631,7 @@ impl Verifier {
             header_len,
             payload_len,
             alg,
+            spans,
         })
     }
 
@@ -655,6 +682,12 @@ impl Verifier {
                 "the verify buffer is smaller than the token",
             ));
         }
+        #[cfg(feature = "std")]
+        if let Some(hit) = self.cache.as_ref().and_then(|c| c.get(token)) {
+            if let Some(entry) = hit.as_ref() {
+                return self.cached(entry, now, buf);
+            }
+        }
         // 2. split (and the base64url of all three segments, see `parts`)
         let parts = parts(token, buf)?;
         // The tail no segment decoded into is scratch room for the payload's duplicate
@@ -693,12 +726,50 @@ impl Verifier {
         let claims = Claims::parse_json(payload_bytes, "the payload is not a JSON object", room)?;
         // 8. claims
         self.check_claims_with_key(&claims, now, Some(set))?;
+        #[cfg(feature = "std")]
+        if let Some(cache) = &self.cache {
+            let spans = ClaimSpans::of(payload_bytes, &claims);
+            cache.insert(token, header_bytes, payload_bytes, alg, spans);
+        }
         Ok(Verified {
             header: Header::new(header, alg),
             claims,
             // Both were validated as UTF-8 JSON above.
             header_json: core::str::from_utf8(header_bytes).unwrap_or_default(),
             payload_json: core::str::from_utf8(payload_bytes).unwrap_or_default(),
+        })
+    }
+
+    /// A cache hit for `token`: its time claims re-checked at `now` (steps 1 to 7 and
+    /// the rest of step 8 depend only on the token, the keys and the policy, which the
+    /// entry was verified under), then the decoded header and payload copied to the
+    /// front of `buf` (which holds `token.len()` bytes, more than they take).
+    #[cfg(feature = "std")]
+    fn cached<'b>(
+        &self,
+        entry: &crate::cache::Entry,
+        now: u64,
+        buf: &'b mut [u8],
+    ) -> Result<Verified<'b>, Error> {
+        let spans = entry.spans();
+        check_times(spans.exp, spans.nbf, spans.iat, now, self.policy.leeway)?;
+        let decoded = entry.decoded();
+        let Some(out) = buf.get_mut(..decoded.len()) else {
+            // The caller checked `buf` holds the token, which is longer than these.
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                "the verify buffer is smaller than the token",
+            ));
+        };
+        out.copy_from_slice(decoded);
+        let out: &'b [u8] = out;
+        let (header, payload) = out.split_at(entry.header_len().min(out.len()));
+        Ok(Verified {
+            header: Header::new(Object::from_validated(header), entry.alg()),
+            claims: spans.claims(payload),
+            // Validated when the entry was verified.
+            header_json: core::str::from_utf8(header).unwrap_or_default(),
+            payload_json: core::str::from_utf8(payload).unwrap_or_default(),
         })
     }
 
@@ -786,29 +857,7 @@ impl Verifier {
             return Err(missing(name));
         }
         // time
-        let leeway = u128::from(p.leeway);
-        let now = u128::from(now);
-        if let Some(exp) = c.exp() {
-            if now >= u128::from(exp) + leeway {
-                return Err(Error::new(ErrorKind::Expired, "the token has expired"));
-            }
-        }
-        if let Some(nbf) = c.nbf() {
-            if now + leeway < u128::from(nbf) {
-                return Err(Error::new(
-                    ErrorKind::NotYetValid,
-                    "the token is not valid yet (nbf)",
-                ));
-            }
-        }
-        if let Some(iat) = c.iat() {
-            if u128::from(iat) > now + leeway {
-                return Err(Error::new(
-                    ErrorKind::IssuedInFuture,
-                    "the token was issued in the future (iat)",
-                ));
-            }
-        }
+        check_times(c.exp(), c.nbf(), c.iat(), now, p.leeway)?;
         // issuer, and the key must belong to it
         let Some(issuer) = p.issuers.iter().find(|i| iss.eq_str(i)) else {
             return Err(Error::new(
@@ -872,6 +921,41 @@ impl Verifier {
         }
         Ok(())
     }
+}
+
+/// Step 8's time checks, in order: `exp`, `nbf`, `iat` against `now` with `leeway`
+/// (one place for the verifier and its cache hits).
+fn check_times(
+    exp: Option<u64>,
+    nbf: Option<u64>,
+    iat: Option<u64>,
+    now: u64,
+    leeway: u64,
+) -> Result<(), Error> {
+    let leeway = u128::from(leeway);
+    let now = u128::from(now);
+    if let Some(exp) = exp {
+        if now >= u128::from(exp) + leeway {
+            return Err(Error::new(ErrorKind::Expired, "the token has expired"));
+        }
+    }
+    if let Some(nbf) = nbf {
+        if now + leeway < u128::from(nbf) {
+            return Err(Error::new(
+                ErrorKind::NotYetValid,
+                "the token is not valid yet (nbf)",
+            ));
+        }
+    }
+    if let Some(iat) = iat {
+        if u128::from(iat) > now + leeway {
+            return Err(Error::new(
+                ErrorKind::IssuedInFuture,
+                "the token was issued in the future (iat)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `missing_claim` for `typ` under a `token_type` policy: Keycloak puts `typ` in its

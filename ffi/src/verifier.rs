@@ -198,7 +198,10 @@ unsafe fn handle<'a>(v: *const xca_verifier) -> Result<&'a xca_verifier, Failure
 ///   (16384), `header_types` (null: not checked; the accepted header `typ` values,
 ///   case-insensitive, `application/` implied: RFC 9068 access tokens take
 ///   `"token_type":null,"header_types":["at+jwt"]`; another header `typ` is
-///   `XCA_WRONG_TYPE`). Absent options keep their defaults; unknown names, wrong types, or a
+///   `XCA_WRONG_TYPE`), `cache_entries` (0: off; up to 262144 verified tokens kept, at
+///   most 8 KiB each on average; a repeated token skips the signature, its `exp`, `nbf`
+///   and `iat` are judged at every call's `now`; `xca_verifier_set_jwks()` empties it;
+///   failures are never kept). Absent options keep their defaults; unknown names, wrong types, or a
 ///   missing `issuers` are `XCA_INVALID_CONFIG`. `policy_json == NULL` with `policy_len == 0`
 ///   is `XCA_INVALID_CONFIG` too (`issuers` is required).
 /// - `out`: receives the new handle on success (untouched on failure). Free it with

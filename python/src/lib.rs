@@ -178,7 +178,7 @@ impl Keys {
 /// ``Verifier(keys, issuers, *, audiences=None, algorithms=("RS256",), leeway=30,
 /// token_type="Bearer", required_scopes=(), required_realm_roles=(),
 /// required_client_roles=None, required_claims=("exp",), min_rsa_bits=2048,
-/// max_rsa_bits=8192, max_token_bytes=16384, header_types=None)``
+/// max_rsa_bits=8192, max_token_bytes=16384, header_types=None, cache_entries=0)``
 ///
 /// ``keys`` is a ``KeySet`` (trusted for every issuer) or a mapping of issuer to
 /// ``KeySet`` (a token must then be signed by a key of the realm its ``iss`` names).
@@ -265,7 +265,7 @@ impl Verifier {
     #[new]
     #[pyo3(signature = (keys, issuers, **options))]
     #[pyo3(
-        text_signature = "(keys, issuers, *, audiences=None, algorithms=['RS256'], leeway=30, token_type='Bearer', required_scopes=(), required_realm_roles=(), required_client_roles=None, required_claims=['exp'], min_rsa_bits=2048, max_rsa_bits=8192, max_token_bytes=16384, header_types=None)"
+        text_signature = "(keys, issuers, *, audiences=None, algorithms=['RS256'], leeway=30, token_type='Bearer', required_scopes=(), required_realm_roles=(), required_client_roles=None, required_claims=['exp'], min_rsa_bits=2048, max_rsa_bits=8192, max_token_bytes=16384, header_types=None, cache_entries=0)"
     )]
     fn new(
         py: Python<'_>,
@@ -444,7 +444,7 @@ fn problem_json(
 #[pyfunction]
 #[pyo3(signature = (issuers, **options))]
 #[pyo3(
-    text_signature = "(issuers, *, audiences=None, algorithms=['RS256'], leeway=30, token_type='Bearer', required_scopes=(), required_realm_roles=(), required_client_roles=None, required_claims=['exp'], min_rsa_bits=2048, max_rsa_bits=8192, max_token_bytes=16384, header_types=None)"
+    text_signature = "(issuers, *, audiences=None, algorithms=['RS256'], leeway=30, token_type='Bearer', required_scopes=(), required_realm_roles=(), required_client_roles=None, required_claims=['exp'], min_rsa_bits=2048, max_rsa_bits=8192, max_token_bytes=16384, header_types=None, cache_entries=0)"
 )]
 fn validate_options(
     py: Python<'_>,

@@ -57,7 +57,8 @@ def test_public_names() -> None:
         assert hasattr(xconnauth, name), name
     assert xconnauth.I2_CONNECT_PROBLEM_TYPE == "urn:uuid:264caa46-75cb-4ac5-891a-11adeb48b6fb"
     assert set(xconnauth.ALGORITHMS) == {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
-    assert xconnauth.OPTION_NAMES[0] == "issuers" and len(xconnauth.OPTION_NAMES) == 13
+    assert xconnauth.OPTION_NAMES[0] == "issuers" and len(xconnauth.OPTION_NAMES) == 14
+    assert xconnauth.OPTION_NAMES[-1] == "cache_entries"
 
 
 # KeySet ---------------------------------------------------------------------------------
@@ -652,6 +653,44 @@ def test_with_keys_and_set_keys(key_a: RsaKey, key_b: RsaKey, keys_a: xconnauth.
     assert v.verify(token_b, now=1_764_000_000)
     with pytest.raises(TypeError):
         v.set_keys("keys")  # type: ignore[arg-type]
+
+
+def test_cache_entries(key_a: RsaKey, key_b: RsaKey, keys_a: xconnauth.KeySet) -> None:
+    """The verified-token cache (``cache_entries``): a repeated token gives the same
+    claims, ``exp``/``iat`` are judged at every call's ``now``, a key swap empties it."""
+    now = 1_764_000_000
+    claims = access_token_claims(ISS, now=now)
+    token = mint(key_a, claims, kid="a")
+    plain = verifier(keys_a)
+    v = verifier(keys_a, cache_entries=64)
+    assert plain.policy["cache_entries"] == 0 and v.policy["cache_entries"] == 64
+    want = dict(plain.verify(token, now=now))
+    assert want == claims
+    for _ in range(3):
+        assert dict(v.verify(token, now=now)) == want
+        assert dict(v.verify_header(f"Bearer {token}", now=now)) == want
+    exp, iat = claims["exp"], claims["iat"]
+    with pytest.raises(xconnauth.Expired):
+        v.verify(token, now=exp + 30)
+    assert dict(v.verify(token, now=exp + 29)) == want
+    with pytest.raises(xconnauth.IssuedInFuture):
+        v.verify(token, now=iat - 31)
+    # set_keys builds a new core verifier: its cache starts empty, so the token of the
+    # retired key is refused at once; with_keys likewise.
+    keys_b = xconnauth.KeySet.from_jwks(jwks(key_b.jwk("b")))
+    with pytest.raises(xconnauth.UnknownKid):
+        v.with_keys(keys_b).verify(token, now=now)
+    v.set_keys(keys_b)
+    with pytest.raises(xconnauth.UnknownKid):
+        v.verify(token, now=now)
+    v.set_keys(keys_a)
+    assert dict(v.verify(token, now=now)) == want
+    for bad_type in ("16", 1.5, True, None):
+        with pytest.raises(TypeError, match="cache_entries"):
+            verifier(keys_a, cache_entries=bad_type)
+    for bad_value in (-1, 2**18 + 1):
+        with pytest.raises(xconnauth.ConfigError, match="cache_entries"):
+            verifier(keys_a, cache_entries=bad_value)
 
 
 def test_key_set_per_issuer(key_a: RsaKey, key_b: RsaKey) -> None:

@@ -523,6 +523,61 @@ static void test_swap(void)
     xca_verifier_free(v);
 }
 
+/* The verified-token cache, switched on through the policy JSON (cache_entries): a
+ * repeated token gives the same claims, its exp and iat are judged at each call's
+ * `now`, a key swap empties it, and failures are never served from it. */
+static void test_cache(void)
+{
+    xca_status s;
+    xca_verifier *bad = make("{" BASE_POLICY ",\"cache_entries\":-1}", &s);
+    CHECK_STATUS(s, XCA_INVALID_CONFIG, "negative cache_entries");
+    CHECK(bad == NULL, "no verifier");
+    bad = make("{" BASE_POLICY ",\"cache_entries\":\"16\"}", &s);
+    CHECK_STATUS(s, XCA_INVALID_CONFIG, "string cache_entries");
+    bad = make("{" BASE_POLICY ",\"cache_entries\":262145}", &s);
+    CHECK_STATUS(s, XCA_INVALID_CONFIG, "cache_entries above the limit");
+
+    xca_verifier *plain = with_policy("");
+    xca_verifier *v = with_policy("\"cache_entries\":16");
+    size_t tl = strlen(g_token), want_len = 0, len = 0;
+    char want[4096], got[4096];
+    CHECK_STATUS(xca_verify(plain, u8(g_token), tl, NOW, (uint8_t *)want, sizeof want, &want_len), XCA_OK,
+                 "uncached");
+    for (int round = 0; round < 3; round++) {
+        memset(got, 0, sizeof got);
+        CHECK_STATUS(xca_verify(v, u8(g_token), tl, NOW, (uint8_t *)got, sizeof got, &len), XCA_OK, "cached");
+        CHECK(len == want_len && memcmp(got, want, len) == 0, "round %d: same claims", round);
+        /* A too small buffer on a hit: the same answer as uncached. */
+        len = 0;
+        CHECK_STATUS(xca_verify(v, u8(g_token), tl, NOW, (uint8_t *)got, 10, &len), XCA_BUFFER_TOO_SMALL,
+                     "small buffer on a hit");
+        CHECK(len == want_len, "needed length %zu", len);
+        CHECK_STATUS(xca_verify(v, u8(g_token), tl, NOW, NULL, 0, NULL), XCA_OK, "verdict only");
+    }
+    /* exp 1764003540, iat 1763999940, leeway 30: judged on every hit. */
+    CHECK_STATUS(verify_str(v, g_token, 1764003540LL + 30), XCA_EXPIRED, "expired on a hit");
+    CHECK_STATUS(verify_str(v, g_token, 1764003540LL + 29), XCA_OK, "just valid on a hit");
+    CHECK_STATUS(verify_str(v, g_token, 1763999940LL - 31), XCA_ISSUED_IN_FUTURE, "iat on a hit");
+    CHECK_STATUS(verify_str(v, g_token, NOW), XCA_OK, "valid again");
+    /* Failures stay failures, the cached token beside them notwithstanding. */
+    CHECK_STATUS(verify_str(v, g_tampered, NOW), XCA_BAD_SIGNATURE, "tampered");
+    CHECK_STATUS(verify_str(v, g_expired, NOW), XCA_EXPIRED, "expired token");
+    /* A key swap empties the cache: the token's kid is unknown at once. */
+    char *other = strdup(g_jwks);
+    for (char *k = strstr(other, KID); k; k = strstr(k, KID))
+        k[0] = k[0] == 'a' ? 'b' : 'a';
+    CHECK_STATUS(xca_verifier_set_jwks(v, u8(other), strlen(other)), XCA_OK, "other set");
+    CHECK_STATUS(verify_str(v, g_token, NOW), XCA_UNKNOWN_KID, "cache emptied by the swap");
+    CHECK_STATUS(verify_str(v, g_token, NOW), XCA_UNKNOWN_KID, "and not refilled by a failure");
+    free(other);
+    CHECK_STATUS(xca_verifier_set_jwks(v, u8(g_jwks), g_jwks_len), XCA_OK, "back");
+    CHECK_STATUS(xca_verify(v, u8(g_token), tl, NOW, (uint8_t *)got, sizeof got, &len), XCA_OK, "after swap back");
+    CHECK(len == want_len && memcmp(got, want, len) == 0, "same claims after the swap back");
+    CHECK_STATUS(verify_str(v, g_token, NOW), XCA_OK, "a hit again");
+    xca_verifier_free(v);
+    xca_verifier_free(plain);
+}
+
 /* Random and mutated input must never be accepted, crash, or give an unknown code. */
 static void test_garbage(void)
 {
@@ -591,6 +646,7 @@ int main(int argc, char **argv)
     test_last_error();
     test_http();
     test_swap();
+    test_cache();
     test_garbage();
 
     free(g_jwks), free(g_policy), free(g_token), free(g_expired), free(g_tampered);
