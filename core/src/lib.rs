@@ -78,8 +78,7 @@ pub use keys::{
 };
 pub use policy::{
     OptionError, OptionShape, OptionValue, Policy, ValueKind, CACHE_BYTES_PER_ENTRY,
-    MAX_CACHE_ENTRIES, MAX_LEEWAY, MAX_TOKEN_BYTES_LIMIT,
-    MIN_RSA_BITS_FLOOR, OPTION_NAMES,
+    MAX_CACHE_ENTRIES, MAX_LEEWAY, MAX_TOKEN_BYTES_LIMIT, MIN_RSA_BITS_FLOOR, OPTION_NAMES,
 };
 pub use verifier::{
     bearer_token, bearer_token_bytes, decode_unverified, Unverified, Verified, VerifiedToken,
