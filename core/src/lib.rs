@@ -91,13 +91,6 @@ pub fn parse_object(json: &[u8]) -> Option<Object<'_>> {
     Object::parse(json).ok()
 }
 
-/// Fuzzing hook, not API: `Err` with the reason when the verifier's one-pass split and
-/// base64url decode of `token` disagrees with splitting, then decoding each segment.
-#[doc(hidden)]
-pub fn __one_pass_split_agrees(token: &[u8]) -> Result<(), &'static str> {
-    verifier::parts_roads_agree(token).map(|_| ())
-}
-
 /// Fuzzing hook, not API: true when the verifier's one-pass reading of a payload's
 /// claims (validation and claims in one walk) gives exactly what validating, then
 /// walking the object, gives: the same claims or the same error.

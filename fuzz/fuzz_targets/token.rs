@@ -2,9 +2,7 @@
 //! Invariants: nothing panics; verify and verify_into agree; a token that verifies
 //! also decodes unverified; verify_header(_bytes)(s) is verify(bearer_token(_bytes)(s));
 //! on UTF-8 input bearer_token and bearer_token_bytes agree; the core's table-driven
-//! base64url decoder accepts exactly what base64ct does, with the same bytes; the
-//! verifier's one-pass split + decode gives exactly what splitting, then decoding each
-//! segment gives.
+//! base64url decoder accepts exactly what base64ct does, with the same bytes.
 #![no_main]
 use base64ct::{Base64UrlUnpadded, Encoding};
 use libfuzzer_sys::fuzz_target;
@@ -29,9 +27,6 @@ fuzz_target!(|data: &[u8]| {
         let _ = u.claims();
     }
     base64_agrees_with_base64ct(data, unverified.as_ref().map_err(|e| e.kind()));
-    if let Err(why) = xconnauth::__one_pass_split_agrees(data) {
-        panic!("{why}");
-    }
     match &verified {
         Ok(t) => {
             assert!(
