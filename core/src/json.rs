@@ -292,9 +292,13 @@ impl<'a> Validator<'a> {
         let start = self.i;
         let mut escaped = false;
         loop {
-            // Runs of plain bytes are most of every document: skip them in one go.
+            // Runs of plain ASCII are most of every document; the match below handles
+            // the bytes that stop them (non-ASCII is checked as UTF-8 where it is met).
             let rest = self.b.get(self.i..).unwrap_or_default();
-            self.i += crate::swar::plain_ascii_run(rest);
+            self.i += rest
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c))
+                .unwrap_or(rest.len());
             let c = self.bump().ok_or(JsonError::Syntax)?;
             match c {
                 b'"' => break,
@@ -1100,7 +1104,11 @@ impl<'a> Cursor<'a> {
     fn string_body(&mut self) -> Option<bool> {
         let mut escaped = false;
         loop {
-            self.i += crate::swar::plain_string_run(self.b.get(self.i..)?);
+            let rest = self.b.get(self.i..)?;
+            self.i += rest
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\')
+                .unwrap_or(rest.len());
             match self.peek()? {
                 b'"' => return Some(escaped),
                 b'\\' => {
