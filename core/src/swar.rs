@@ -31,12 +31,6 @@ pub(crate) fn any_equal(x: u64, b: u8) -> u64 {
 mod tests {
     use super::*;
 
-    fn naive(s: &[u8]) -> usize {
-        s.iter()
-            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-            .unwrap_or(s.len())
-    }
-
     #[test]
     fn masks_are_exact_about_presence_and_the_first_match() {
         // Every byte value at every position, over backgrounds that provoke borrows.
