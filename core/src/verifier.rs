@@ -110,11 +110,15 @@ fn parts(token: &[u8], buf: &mut [u8]) -> Result<Parts, Error> {
         at += decoded_len(segment);
         decoded
     };
+    // In token order: `VerifiedToken` keeps the header and payload as one slice.
+    let header = decode(seg.header, "the header is not canonical base64url");
+    let payload = decode(seg.payload, "the payload is not canonical base64url");
+    let signature = decode(seg.signature, "the signature is not canonical base64url");
     Ok(Parts {
         signing_input: seg.signing_input.len(),
-        header: decode(seg.header, "the header is not canonical base64url"),
-        signature: decode(seg.signature, "the signature is not canonical base64url"),
-        payload: decode(seg.payload, "the payload is not canonical base64url"),
+        header,
+        signature,
+        payload,
     })
 }
 
