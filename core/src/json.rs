@@ -97,54 +97,6 @@ fn name_hash(name: &JsonStr<'_>) -> u32 {
     hash_finish(h, n)
 }
 
-/// [`name_hash`] of a plain name at compile time (for [`interest`] filters).
-#[allow(clippy::indexing_slicing)] // const evaluation: out of range fails the build
-const fn name_hash_const(raw: &[u8]) -> u32 {
-    const fn word(raw: &[u8], at: usize, len: usize) -> u64 {
-        let mut w = 0u64;
-        let mut i = 0;
-        while i < len {
-            w |= (raw[at + i] as u64) << (8 * i);
-            i += 1;
-        }
-        w
-    }
-    let n = raw.len();
-    let mut h = HASH_SEED;
-    if n < 8 {
-        h = hash_mix(h, word(raw, 0, n));
-    } else {
-        let mut at = 0;
-        while at + 8 <= n {
-            h = hash_mix(h, word(raw, at, 8));
-            at += 8;
-        }
-        if !n.is_multiple_of(8) {
-            h = hash_mix(h, word(raw, n - 8, 8));
-        }
-    }
-    hash_finish(h, n)
-}
-
-/// The bit of a name hash in an [`interest`] filter.
-const fn interest_bit(h: u32) -> u64 {
-    1 << (h % 64)
-}
-
-/// A 64-bit filter of the root member names a reader of [`validate_with`] wants: the
-/// validator hands over only members whose name hash has its bit set (the reader still
-/// compares names exactly; a few others get through). `u64::MAX` hands over all.
-#[allow(clippy::indexing_slicing)] // const evaluation: out of range fails the build
-pub(crate) const fn interest(names: &[&str]) -> u64 {
-    let mut filter = 0;
-    let mut i = 0;
-    while i < names.len() {
-        filter |= interest_bit(name_hash_const(names[i].as_bytes()));
-        i += 1;
-    }
-    filter
-}
-
 const HASH_SEED: u64 = 0xcbf2_9ce4_8422_2325;
 
 const fn hash_mix(h: u64, w: u64) -> u64 {
@@ -823,7 +775,7 @@ fn member_name<'a>(
     depth: usize,
     names: &mut NameSet,
     max_names: usize,
-) -> Result<(JsonStr<'a>, u32), JsonError> {
+) -> Result<JsonStr<'a>, JsonError> {
     v.ws();
     let at = v.i + 1;
     let name = v.string()?;
@@ -832,7 +784,7 @@ fn member_name<'a>(
     names.insert(level, h, at, max_names)?;
     v.ws();
     v.expect(b':')?;
-    Ok((name, h))
+    Ok(name)
 }
 
 /// What a root member's value is made of, gathered while it is validated, so readers
@@ -892,9 +844,8 @@ enum Kind {
 
 /// Validates `src` as one complete, strict RFC 8259 document with at most `max_names`
 /// member names in all, and returns the root value's text (without the whitespace
-/// around it). The members of a root object whose name hash is in the `interest`
-/// filter (see [`interest`]) are handed to `member`, in document order, as soon as
-/// their value is complete, with the [`Shape`] of that value.
+/// around it). The members of a root object are handed to `member`, in document
+/// order, as soon as their value is complete, with the [`Shape`] of that value.
 ///
 /// Iterative: memory use is a fixed ~1.5 KB whatever the input (plus 512 bytes while an
 /// object is checked exactly), and with [`Scratch::Stack`] it never allocates.
@@ -910,14 +861,13 @@ pub(crate) fn validate_with<'a>(
     src: &'a [u8],
     max_names: usize,
     scratch: Scratch<'_>,
-    interest: u64,
     member: &mut dyn FnMut(JsonStr<'a>, Value<'a>, Shape),
 ) -> Result<&'a [u8], JsonError> {
     // UTF-8 is checked where non-ASCII bytes occur: inside strings run by run, and
     // anywhere else the grammar refuses them. A document that is not UTF-8 at all is
     // reported as such whatever else is wrong with it, as a whole-document check first
     // would (errors only: valid documents never pay for that check).
-    validate_grammar(src, max_names, scratch, interest, member).map_err(|e| {
+    validate_grammar(src, max_names, scratch, member).map_err(|e| {
         if e != JsonError::Utf8 && core::str::from_utf8(src).is_err() {
             JsonError::Utf8
         } else {
@@ -930,7 +880,6 @@ fn validate_grammar<'a>(
     src: &'a [u8],
     max_names: usize,
     scratch: Scratch<'_>,
-    interest: u64,
     member: &mut dyn FnMut(JsonStr<'a>, Value<'a>, Shape),
 ) -> Result<&'a [u8], JsonError> {
     // Offsets are kept as u32; no document we read comes anywhere near this.
@@ -989,8 +938,8 @@ fn validate_grammar<'a>(
                     container(text(at, v.i), obj)
                 } else {
                     if obj {
-                        let (name, h) = member_name(&mut v, depth, &mut names, max_names)?;
-                        if depth == 1 && interest & interest_bit(h) != 0 {
+                        let name = member_name(&mut v, depth, &mut names, max_names)?;
+                        if depth == 1 {
                             pending = Some(name);
                         }
                     }
@@ -1047,8 +996,8 @@ fn validate_grammar<'a>(
             match v.bump() {
                 Some(b',') => {
                     if obj {
-                        let (name, h) = member_name(&mut v, depth, &mut names, max_names)?;
-                        if depth == 1 && interest & interest_bit(h) != 0 {
+                        let name = member_name(&mut v, depth, &mut names, max_names)?;
+                        if depth == 1 {
                             pending = Some(name);
                         }
                     }
@@ -1077,7 +1026,7 @@ fn validate_grammar<'a>(
 /// [`validate_with`] without a name limit or a member reader.
 #[cfg(test)]
 pub(crate) fn validate(src: &[u8]) -> Result<(), JsonError> {
-    validate_with(src, usize::MAX, Scratch::Heap, 0, &mut |_, _, _| {}).map(|_| ())
+    validate_with(src, usize::MAX, Scratch::Heap, &mut |_, _, _| {}).map(|_| ())
 }
 
 /// A cursor over text that [`validate_with`] accepted. Methods return `None` rather than
@@ -1284,7 +1233,7 @@ impl<'a> Object<'a> {
     /// Parses and validates `src` as a JSON object. Objects of any size: a large one's
     /// duplicate check may allocate (documents read at configuration time).
     pub(crate) fn parse(src: &'a [u8]) -> Result<Self, JsonError> {
-        match validate_with(src, usize::MAX, Scratch::Heap, 0, &mut |_, _, _| {})? {
+        match validate_with(src, usize::MAX, Scratch::Heap, &mut |_, _, _| {})? {
             raw @ [b'{', ..] => Ok(Object { raw }),
             _ => Err(JsonError::Syntax),
         }
@@ -1298,19 +1247,18 @@ impl<'a> Object<'a> {
         max_names: usize,
         room: &mut [u8],
     ) -> Result<Self, JsonError> {
-        Self::parse_with(src, max_names, room, 0, |_, _, _| {})
+        Self::parse_with(src, max_names, room, |_, _, _| {})
     }
 
-    /// As [`parse_limited`](Self::parse_limited), handing the members `interest` asks
-    /// for to `member` in the same pass (see [`validate_with`]).
+    /// As [`parse_limited`](Self::parse_limited), handing the root members to `member`
+    /// in the same pass (see [`validate_with`]).
     pub(crate) fn parse_with(
         src: &'a [u8],
         max_names: usize,
         room: &mut [u8],
-        interest: u64,
         mut member: impl FnMut(JsonStr<'a>, Value<'a>, Shape),
     ) -> Result<Self, JsonError> {
-        match validate_with(src, max_names, Scratch::Room(room), interest, &mut member)? {
+        match validate_with(src, max_names, Scratch::Room(room), &mut member)? {
             raw @ [b'{', ..] => Ok(Object { raw }),
             _ => Err(JsonError::Syntax),
         }
@@ -1752,7 +1700,6 @@ mod tests {
                 let mut streamed = NameHash::default();
                 raw.iter().for_each(|&b| streamed.push(b));
                 assert_eq!(name_hash(&plain), streamed.finish(), "{raw:?}");
-                assert_eq!(name_hash(&plain), name_hash_const(&raw), "{raw:?}");
                 // The same name with its first character escaped.
                 if let Some((&first, rest)) = raw.split_first() {
                     let text = format!("\\u{:04x}{}", first, core::str::from_utf8(rest).unwrap());
@@ -1776,34 +1723,6 @@ mod tests {
         assert_ne!(h(b"abcdefgh"), h(b"abcdefgh\0"));
     }
 
-    /// Readers get the members their interest filter names, escaped spellings
-    /// included; a filter of nothing hands over nothing, `u64::MAX` everything.
-    #[test]
-    fn interest_filters_hand_over_the_named_members() {
-        let doc = br#"{"exp":1,"\u0069ss":"i","other":2,"a":{"exp":3},"scope":"s"}"#;
-        let names = |interest: u64| {
-            let mut seen = Vec::new();
-            validate_with(
-                doc,
-                usize::MAX,
-                Scratch::Room(&mut []),
-                interest,
-                &mut |n, _, _| {
-                    seen.push(n.chars().collect::<String>());
-                },
-            )
-            .unwrap();
-            seen
-        };
-        let wanted = names(interest(&["exp", "iss"]));
-        assert!(wanted.contains(&"exp".into()) && wanted.contains(&"iss".into()));
-        assert!(names(0).is_empty());
-        assert_eq!(names(u64::MAX), ["exp", "iss", "other", "a", "scope"]);
-    }
-
-    /// Every way to check a large object (heap, borrowed room of any size, the stack
-    /// block) agrees with a set of the unescaped names, duplicates anywhere, escaped
-    /// or not, and nested objects between the members.
     #[test]
     fn the_exact_check_agrees_with_a_set_of_unescaped_names() {
         let mut rng = crate::testutil::xorshift(17);
@@ -1850,7 +1769,6 @@ mod tests {
                     doc.as_bytes(),
                     usize::MAX,
                     Scratch::Room(&mut buf),
-                    0,
                     &mut |_, _, _| {},
                 )
                 .map(|_| ());
@@ -1924,11 +1842,11 @@ mod tests {
     fn name_limit() {
         let doc = br#"{"a":1,"b":{"c":2,"d":3}}"#;
         assert_eq!(
-            validate_with(doc, 4, Scratch::Room(&mut []), 0, &mut |_, _, _| {}).map(|_| ()),
+            validate_with(doc, 4, Scratch::Room(&mut []), &mut |_, _, _| {}).map(|_| ()),
             Ok(())
         );
         assert_eq!(
-            validate_with(doc, 3, Scratch::Room(&mut []), 0, &mut |_, _, _| {}).map(|_| ()),
+            validate_with(doc, 3, Scratch::Room(&mut []), &mut |_, _, _| {}).map(|_| ()),
             Err(JsonError::TooManyNames)
         );
         // Names beyond the hash slots fall back to filter + exact rescan.
@@ -1979,13 +1897,9 @@ mod tests {
         ];
         for doc in docs {
             let mut handed = Vec::new();
-            let root = validate_with(
-                doc,
-                usize::MAX,
-                Scratch::Room(&mut []),
-                u64::MAX,
-                &mut |n, v, _| handed.push((n, v)),
-            )
+            let root = validate_with(doc, usize::MAX, Scratch::Room(&mut []), &mut |n, v, _| {
+                handed.push((n, v))
+            })
             .unwrap();
             assert_eq!(root, doc.trim_ascii(), "{}", String::from_utf8_lossy(doc));
             let walked: Vec<_> = match Object::parse(doc) {

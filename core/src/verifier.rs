@@ -201,16 +201,9 @@ impl<'a> HeaderFields<'a> {
 /// Step 3: the header as a strict JSON object, and the members steps 4 and 5 need.
 fn header_with_fields(bytes: &[u8]) -> Result<(Object<'_>, HeaderFields<'_>), Error> {
     let mut fields = HeaderFields::default();
-    const INTEREST: u64 = crate::json::interest(&["alg", "kid", "typ", "crit", "b64", "cty"]);
-    let obj = Object::parse_with(
-        bytes,
-        MAX_HEADER_NAMES,
-        &mut [],
-        INTEREST,
-        |name, value, _| {
-            fields.see(name, value);
-        },
-    )
+    let obj = Object::parse_with(bytes, MAX_HEADER_NAMES, &mut [], |name, value, _| {
+        fields.see(name, value);
+    })
     .map_err(header_error)?;
     Ok((obj, fields))
 }
