@@ -1,8 +1,8 @@
 //! Typed, borrowed views of a token's header and claims.
 
+use crate::alg::Algorithm;
 use crate::error::{Error, ErrorKind};
 use crate::json::{Array, JsonError, JsonStr, Object, Shape, Value};
-use crate::keys::Algorithm;
 
 /// The protected header of a token, borrowed from its decoded JSON.
 #[derive(Clone, Copy, Debug)]

@@ -2,11 +2,12 @@
 
 use alloc::{string::String, vec, vec::Vec};
 
+use crate::alg::Algorithm;
 use crate::b64;
 use crate::claims::{Claims, Header};
 use crate::error::{ConfigError, Error, ErrorKind};
 use crate::json::{JsonError, JsonStr, Object, Value};
-use crate::keys::{Algorithm, KeySet, RsaKey};
+use crate::keys::{KeySet, RsaKey};
 use crate::policy::Policy;
 use crate::swar;
 
