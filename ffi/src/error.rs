@@ -1,11 +1,9 @@
 //! Failures inside the library, and the per-thread "last error message" that lets a C
-//! caller log why a call failed (`xca_last_error_message`).
+//! caller log why a call failed (read through `xca_last_error_message`, message.rs).
 
-use core::ffi::c_char;
 use std::cell::RefCell;
 use std::fmt::Write as _;
 
-use crate::io::OutBuf;
 use crate::status::{map_error, status_name, xca_status, XCA_INVALID_CONFIG, XCA_OK};
 
 /// A failed call: the status to return and a human message for the last-error slot.
@@ -64,11 +62,11 @@ fn clear_last_error() {
     });
 }
 
-/// A copy of this thread's last error message (for tests).
-#[cfg(test)]
+/// A copy of this thread's last error message (empty when none, or while the slot is
+/// unavailable during thread teardown).
 pub(crate) fn last_error() -> String {
     LAST_ERROR
-        .try_with(|slot| slot.borrow().clone())
+        .try_with(|slot| slot.try_borrow().map(|s| s.clone()).unwrap_or_default())
         .unwrap_or_default()
 }
 
@@ -83,41 +81,6 @@ pub(crate) fn finish(result: Result<(), Failure>) -> xca_status {
         Err(f) => {
             set_last_error(f.status, &f.message);
             f.status
-        }
-    }
-}
-
-/// Copies the message of the last failed `xca_verifier_new`, `xca_verifier_set_jwks`,
-/// `xca_verify` or `xca_verify_header` call made **on this thread** into `buf`, as
-/// NUL-terminated UTF-8 text such as `"expired: the token has expired"`. It is empty
-/// when the last such call succeeded. Messages never contain token data. This call and
-/// the other helpers (`xca_status_name`, `xca_www_authenticate`, `xca_problem_json`,
-/// ...) do not change it.
-///
-/// Output rules (shared by every text output of this library): `*len` receives the
-/// text length **without** the NUL; the call needs `cap >= *len + 1`. When `cap` is
-/// too small it returns `XCA_BUFFER_TOO_SMALL`, writes the needed text length to
-/// `*len` and leaves `buf` untouched. `buf` may be NULL when `cap` is 0 (a size query).
-/// `len` must not be NULL.
-#[no_mangle]
-pub extern "C" fn xca_last_error_message(
-    buf: *mut c_char,
-    cap: usize,
-    len: *mut usize,
-) -> xca_status {
-    ffi_panic_boundary! {
-        // SAFETY: the caller guarantees `buf` is NULL or writable for `cap` bytes and
-        // `len` is NULL or a writable size_t (the header contract above).
-        let out = match unsafe { OutBuf::new(buf.cast(), cap, len, false) } {
-            Ok(out) => out,
-            Err(f) => return f.status,
-        };
-        let message = LAST_ERROR
-            .try_with(|slot| slot.try_borrow().map(|s| s.clone()).unwrap_or_default())
-            .unwrap_or_default();
-        match out.write_text(message.as_bytes()) {
-            Ok(()) => XCA_OK,
-            Err(f) => f.status,
         }
     }
 }
