@@ -110,7 +110,8 @@ impl RsaKey {
     /// keys of its set keep working. Only keys inside
     /// [`MAX_MODULUS_BITS`] with an odd `e` in `3..2^33` get their Montgomery
     /// parameters precomputed (those below the policy's limits too, so that
-    /// [`verify`](Self::verify) works for callers with their own rules).
+    /// [`dangerous::verify_signature`](crate::dangerous::verify_signature) works for
+    /// callers with their own rules).
     ///
     /// ```
     /// use xconnauth::RsaKey;

@@ -84,7 +84,7 @@ pub(super) enum Kind {
 /// order, as soon as their value is complete, with the [`Shape`] of that value.
 ///
 /// Iterative: memory use is a fixed ~1.5 KB whatever the input (plus 512 bytes while an
-/// object is checked exactly), and with [`Scratch::Stack`] it never allocates.
+/// object is checked exactly), and with [`Scratch::Room`] it never allocates.
 /// Duplicate names are found by comparing hashes of the open objects' names; only an
 /// equal hash, or an object with more than [`NAME_SLOTS`] names, gets the exact check
 /// when the object closes ([`check_object`]): linear in the document's size, whatever
