@@ -4,9 +4,9 @@
 //!
 //! * `verify_into`: [`Verifier::verify_into`] end to end, caller-provided buffer;
 //! * `verify`: [`Verifier::verify`], the allocating convenience;
-//! * `rsa_only`: [`RsaKey::verify`] (SHA-256 of `header.payload` + RSA PKCS#1 v1.5);
-//! * `claims_only`: the non-RSA work, [`xconnauth::decode_unverified`] +
-//!   [`Unverified::claims`](xconnauth::Unverified::claims) + [`Verifier::check_claims`].
+//! * `rsa_only`: [`xconnauth::dangerous::verify_signature`] (SHA-256 of `header.payload` + RSA PKCS#1 v1.5);
+//! * `claims_only`: the non-RSA work, [`xconnauth::dangerous::decode_unverified`] +
+//!   [`Unverified::claims`](xconnauth::dangerous::Unverified::claims) + [`Verifier::check_claims`].
 //!
 //! Keys use the pure-Rust backend ([`Backend::RustCrypto`]); `peers.rs` compares both
 //! backends with other verifiers.
@@ -26,7 +26,8 @@ use std::hint::black_box;
 use base64ct::{Base64UrlUnpadded, Encoding};
 use criterion::measurement::Measurement;
 use criterion::Criterion;
-use xconnauth::{decode_unverified, Algorithm, Backend, KeySet, Policy, RsaKey, Verifier};
+use xconnauth::dangerous::{decode_unverified, verify_signature};
+use xconnauth::{Algorithm, Backend, KeySet, Policy, RsaKey, Verifier};
 
 mod common;
 use common::{allocs_per_call, config, cpu_clock_selected, read_data, ThreadCpuTime};
@@ -115,13 +116,21 @@ fn sanity_check(f: &Fixture) {
         Some(ISSUER)
     );
     f.verifier.verify(&f.token, NOW).expect("verify accepts");
-    assert!(f
-        .key
-        .verify(Algorithm::RS256, f.signing_input(), &f.signature));
+    assert!(verify_signature(
+        &f.key,
+        Algorithm::RS256,
+        f.signing_input(),
+        &f.signature
+    ));
     let mut bad = f.signature.clone();
     let mid = bad.len() / 2;
     bad[mid] ^= 1;
-    assert!(!f.key.verify(Algorithm::RS256, f.signing_input(), &bad));
+    assert!(!verify_signature(
+        &f.key,
+        Algorithm::RS256,
+        f.signing_input(),
+        &bad
+    ));
     claims_only(f, &mut buf);
 }
 
@@ -144,7 +153,8 @@ fn verify(f: &Fixture) -> bool {
 
 #[inline(never)] // one symbol per operation, for profilers
 fn rsa_only(f: &Fixture) -> bool {
-    f.key.verify(
+    verify_signature(
+        &f.key,
         Algorithm::RS256,
         black_box(f.signing_input()),
         black_box(&f.signature),

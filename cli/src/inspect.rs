@@ -3,7 +3,8 @@
 use std::io::{self, Write};
 
 use serde_json::{Map, Value as Json};
-use xconnauth::{decode_unverified, Error, ErrorKind, MAX_TOKEN_BYTES_LIMIT};
+use xconnauth::dangerous::decode_unverified;
+use xconnauth::{Error, ErrorKind, MAX_TOKEN_BYTES_LIMIT};
 
 use crate::args::InspectArgs;
 use crate::input::read_line;

@@ -143,36 +143,6 @@ fn octets(
     ok
 }
 
-/// Decodes the canonical base64url segment at the front of `src` (it ends at the first
-/// `.` or at the end of `src`) into the front of `out`, and returns its length in
-/// characters and the number of bytes written. `None` when a character before that end
-/// is neither base64url nor `.`, when the segment is not canonical, or when `out` is
-/// too small. A token's segments decode in one pass this way, with no separate search
-/// for the dots.
-pub(crate) fn decode_segment(src: &[u8], out: &mut [u8]) -> Option<(usize, usize)> {
-    let (mut done, mut written) = (0usize, 0usize);
-    let mut octs = src.chunks_exact(8);
-    let mut sixes = out.chunks_exact_mut(6);
-    // Whole octets while they are pure base64url; the first other one holds the end.
-    for (oct, dst) in (&mut octs).zip(&mut sixes) {
-        if !octet(oct, dst) {
-            break;
-        }
-        done += 8;
-        written += 6;
-    }
-    let rest = src.get(done..)?;
-    let end = rest
-        .iter()
-        .position(|&c| val(c) & u32::from(INVALID) != 0)
-        .unwrap_or(rest.len());
-    if rest.get(end).is_some_and(|&c| c != b'.') {
-        return None;
-    }
-    let tail = decode(rest.get(..end)?, out.get_mut(written..)?)?.len();
-    Some((done + end, written + tail))
-}
-
 /// Decodes canonical unpadded base64url `src` into the front of `out`: no padding, no
 /// whitespace, only `A-Z a-z 0-9 - _`, and the unused bits of the last character zero.
 /// `None` when `src` is not such an encoding or `out` is too small.
@@ -329,33 +299,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    /// A segment ends at the first dot or at the end; everything else that is not
-    /// base64url, and every non-canonical segment, is refused; the bytes are those of
-    /// `decode` over exactly the segment. Every cut of random encodings, with a dot or a
-    /// stray byte at every place.
-    #[test]
-    fn segments_decode_like_the_slice_before_the_dot() {
-        let mut next = crate::testutil::xorshift(0x9e37_79b9_7f4a_7c15u64);
-        for _ in 0..3_000 {
-            let len = (next() % 60) as usize;
-            let bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
-            let mut text = Base64UrlUnpadded::encode_string(&bytes).into_bytes();
-            text.extend_from_slice(b"eyJhbGciOiJSUzI1NiJ9");
-            let at = (next() as usize) % (text.len() + 1);
-            let stray = [b'.', b'.', b' ', b'=', b'+', 0x80, b'A'][(next() % 7) as usize];
-            text.insert(at, stray);
-            let end = text.iter().position(|&c| c == b'.').unwrap_or(text.len());
-            let want = reference(&text[..end]).map(|d| (end, d));
-            let mut out = vec![0u8; text.len()];
-            let got = decode_segment(&text, &mut out).map(|(n, w)| (n, out[..w].to_vec()));
-            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&text));
-        }
-        let mut small = [0u8; 5];
-        assert_eq!(decode_segment(b"eyJhbGci.x", &mut small), None);
-        assert_eq!(decode_segment(b".x", &mut small), Some((0, 0)));
-        assert_eq!(decode_segment(b"", &mut small), Some((0, 0)));
     }
 
     #[test]

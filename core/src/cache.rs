@@ -33,8 +33,8 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
 
+use crate::alg::Algorithm;
 use crate::claims::ClaimSpans;
-use crate::keys::Algorithm;
 use crate::policy::CACHE_BYTES_PER_ENTRY;
 
 /// How many bytes at the end of a token (its signature) pick the slot.

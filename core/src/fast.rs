@@ -8,7 +8,7 @@
 
 use aws_lc_rs::signature::{self, ParsedPublicKey, RsaParameters, RsaPublicKeyComponents};
 
-use crate::keys::Algorithm;
+use crate::alg::Algorithm;
 
 /// One parsed aws-lc key per algorithm, indexed like [`Algorithm::ALL`].
 #[derive(Clone, Default)]

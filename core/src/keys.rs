@@ -1,4 +1,4 @@
-//! Signature algorithms, RSA public keys, and JWKS key sets (DESIGN §5).
+//! RSA public keys and JWKS key sets (DESIGN §5).
 
 use alloc::{format, string::String, vec, vec::Vec};
 use base64ct::{Base64UrlUnpadded, Encoding};
@@ -6,73 +6,13 @@ use core::fmt;
 use rsa::{pkcs1v15::Pkcs1v15Sign, pss::Pss, BoxedUint, RsaPublicKey};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
+use crate::alg::Algorithm;
 use crate::error::ConfigError;
 use crate::json::{Object, Value};
 
 /// Largest modulus a key set will hold. Bigger keys are refused when the set is built,
 /// before any costly precomputation; the policy's `max_rsa_bits` is checked per token.
 pub const MAX_MODULUS_BITS: u32 = 16384;
-
-/// A JWS signature algorithm this crate verifies (RFC 7518 §3.3, §3.5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Algorithm {
-    /// RSASSA-PKCS1-v1_5 with SHA-256 (Keycloak's default).
-    RS256,
-    /// RSASSA-PKCS1-v1_5 with SHA-384.
-    RS384,
-    /// RSASSA-PKCS1-v1_5 with SHA-512.
-    RS512,
-    /// RSASSA-PSS with SHA-256, MGF1-SHA-256, 32-octet salt.
-    PS256,
-    /// RSASSA-PSS with SHA-384, MGF1-SHA-384, 48-octet salt.
-    PS384,
-    /// RSASSA-PSS with SHA-512, MGF1-SHA-512, 64-octet salt.
-    PS512,
-}
-
-impl Algorithm {
-    /// Every supported algorithm.
-    pub const ALL: [Algorithm; 6] = [
-        Algorithm::RS256,
-        Algorithm::RS384,
-        Algorithm::RS512,
-        Algorithm::PS256,
-        Algorithm::PS384,
-        Algorithm::PS512,
-    ];
-
-    /// The JOSE name, e.g. `"RS256"`.
-    #[must_use]
-    pub const fn name(self) -> &'static str {
-        match self {
-            Algorithm::RS256 => "RS256",
-            Algorithm::RS384 => "RS384",
-            Algorithm::RS512 => "RS512",
-            Algorithm::PS256 => "PS256",
-            Algorithm::PS384 => "PS384",
-            Algorithm::PS512 => "PS512",
-        }
-    }
-
-    /// The algorithm with this exact (case-sensitive) JOSE name.
-    ///
-    /// ```
-    /// use xconnauth::Algorithm;
-    /// assert_eq!(Algorithm::from_name("PS256"), Some(Algorithm::PS256));
-    /// assert_eq!(Algorithm::from_name("rs256"), None);
-    /// assert_eq!(Algorithm::from_name("HS256"), None);
-    /// ```
-    #[must_use]
-    pub fn from_name(name: &str) -> Option<Algorithm> {
-        Algorithm::ALL.into_iter().find(|a| a.name() == name)
-    }
-}
-
-impl fmt::Display for Algorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// The RSA implementation that checks signatures (DESIGN §8).
 ///
@@ -170,7 +110,8 @@ impl RsaKey {
     /// keys of its set keep working. Only keys inside
     /// [`MAX_MODULUS_BITS`] with an odd `e` in `3..2^33` get their Montgomery
     /// parameters precomputed (those below the policy's limits too, so that
-    /// [`verify`](Self::verify) works for callers with their own rules).
+    /// [`dangerous::verify_signature`](crate::dangerous::verify_signature) works for
+    /// callers with their own rules).
     ///
     /// ```
     /// use xconnauth::RsaKey;
@@ -307,8 +248,9 @@ impl RsaKey {
     /// Verifies `sig` over `msg` with `alg`. The signature must be exactly
     /// [`size`](Self::size) octets and, for PKCS#1 v1.5, carry the exact DER
     /// DigestInfo (with NULL); PSS uses the hash length as salt length (RFC 7518 §3.5).
+    /// (Public as [`crate::dangerous::verify_signature`].)
     #[must_use]
-    pub fn verify(&self, alg: Algorithm, msg: &[u8], sig: &[u8]) -> bool {
+    pub(crate) fn verify(&self, alg: Algorithm, msg: &[u8], sig: &[u8]) -> bool {
         let Some(key) = &self.key else {
             return false;
         };

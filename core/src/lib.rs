@@ -46,12 +46,13 @@
 //! owned key sets allocate.
 #![no_std]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod alg;
 mod b64;
 #[cfg(feature = "std")]
 mod cache;
@@ -68,24 +69,58 @@ mod swar;
 mod testutil;
 mod verifier;
 
+pub use alg::Algorithm;
 #[cfg(feature = "std")]
 pub use cache::CacheUsage;
 pub use claims::{Audience, Claims, Header};
 pub use error::{ConfigError, Detail, Error, ErrorKind};
 pub use json::{Array, JsonStr, Number, Object, Value, MAX_DEPTH, MAX_OBJECT_NAMES};
-pub use keys::{
-    Algorithm, Backend, Discovery, KeySet, RsaKey, SkippedKey, MAX_JWKS_BYTES, MAX_MODULUS_BITS,
-};
+pub use keys::{Backend, Discovery, KeySet, RsaKey, SkippedKey, MAX_JWKS_BYTES, MAX_MODULUS_BITS};
 pub use policy::{
     OptionError, OptionShape, OptionValue, Policy, ValueKind, CACHE_BYTES_PER_ENTRY,
     MAX_CACHE_ENTRIES, MAX_LEEWAY, MAX_TOKEN_BYTES_LIMIT, MIN_RSA_BITS_FLOOR, OPTION_NAMES,
 };
 pub use verifier::{
-    bearer_token, bearer_token_bytes, decode_unverified, Unverified, Verified, VerifiedToken,
-    Verifier, MAX_HEADER_NAMES,
+    bearer_token, bearer_token_bytes, Verified, VerifiedToken, Verifier, MAX_HEADER_NAMES,
 };
 
-/// Parses and validates `json` as one strict RFC 8259 object (UTF-8, no duplicate
+pub mod dangerous {
+    //! Operations that check **less** than [`Verifier`](crate::Verifier): decoding a
+    //! token without verifying it, and a bare signature check without the header
+    //! policy, key selection and claims. For display, debugging, tests and
+    //! measurements; never use their results to let a request pass.
+    //!
+    //! ```
+    //! # let token = std::fs::read_to_string("../examples/keycloak/token.jwt").unwrap();
+    //! let token = token.trim().as_bytes();
+    //! let mut buf = vec![0u8; token.len()];
+    //! let u = xconnauth::dangerous::decode_unverified(token, &mut buf).unwrap();
+    //! assert!(u.claims().unwrap().exp().is_some()); // read, NOT verified
+    //! ```
+
+    use crate::{Algorithm, RsaKey};
+
+    pub use crate::verifier::{decode_unverified, Unverified};
+
+    /// Verifies `signature` over `signing_input` with `key` and `alg`, and nothing
+    /// else: no `alg` allow-list, no key strength check (see
+    /// [`Policy::min_rsa_bits`](crate::Policy::min_rsa_bits)), no claims. The signature
+    /// must be exactly [`RsaKey::size`] octets and, for PKCS#1 v1.5, carry the exact
+    /// DER DigestInfo (with NULL); PSS uses the hash length as salt length (RFC 7518
+    /// §3.5).
+    #[must_use]
+    pub fn verify_signature(
+        key: &RsaKey,
+        alg: Algorithm,
+        signing_input: &[u8],
+        signature: &[u8],
+    ) -> bool {
+        key.verify(alg, signing_input, signature)
+    }
+}
+
+/// Fuzzing and measurement hook (feature `fuzzing`), not API: parses and validates
+/// `json` as one strict RFC 8259 object (UTF-8, no duplicate
 /// names, depth ≤ [`MAX_DEPTH`]) and returns a borrowed view of it.
 ///
 /// ```
@@ -93,21 +128,17 @@ pub use verifier::{
 /// assert!(o.get("a").is_some());
 /// assert!(xconnauth::parse_object(br#"{"a":1,"a":2}"#).is_none());
 /// ```
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
 #[must_use]
 pub fn parse_object(json: &[u8]) -> Option<Object<'_>> {
     Object::parse(json).ok()
 }
 
-/// Fuzzing hook, not API: `Err` with the reason when the verifier's one-pass split and
-/// base64url decode of `token` disagrees with splitting, then decoding each segment.
-#[doc(hidden)]
-pub fn __one_pass_split_agrees(token: &[u8]) -> Result<(), &'static str> {
-    verifier::parts_roads_agree(token).map(|_| ())
-}
-
-/// Fuzzing hook, not API: true when the verifier's one-pass reading of a payload's
+/// Fuzzing hook (feature `fuzzing`), not API: true when the verifier's one-pass reading of a payload's
 /// claims (validation and claims in one walk) gives exactly what validating, then
 /// walking the object, gives: the same claims or the same error.
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 #[must_use]
 pub fn __one_pass_claims_agree(payload: &[u8]) -> bool {

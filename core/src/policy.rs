@@ -9,9 +9,10 @@ use alloc::{
 };
 use core::fmt;
 
+use crate::alg::Algorithm;
 use crate::error::ConfigError;
 use crate::json::{Object, Value};
-use crate::keys::{Algorithm, MAX_MODULUS_BITS};
+use crate::keys::MAX_MODULUS_BITS;
 
 /// Largest `max_token_bytes` accepted: far beyond any real token, small enough that a
 /// verify buffer of that size is harmless.

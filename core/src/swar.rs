@@ -1,6 +1,11 @@
 //! Byte searches eight bytes at a time in a `u64` ("SIMD within a register"), for the
-//! scans that dominate parsing a token: long runs of base64url or of plain string
-//! bytes in which nothing needs attention.
+//! scan that finds a token's dots: long runs of base64url in which nothing needs
+//! attention.
+//!
+//! Kept because it earns its place: splitting the sample token byte by byte costs
+//! 13.2k more instructions per verification (callgrind, examples/keycloak, 2048-bit
+//! RS256): 3.6 % of a verification with the aws-lc backend, 1.5 % with the pure-Rust
+//! one. The same trick for JSON string runs saved 4.5k (1.3 % / 0.5 %) and was removed.
 //!
 //! Each function returns a mask with the high bit of a byte set for bytes that match.
 //! A borrow can also set the bit of a byte *above* a true match, never below one, so
@@ -21,55 +26,10 @@ pub(crate) fn any_equal(x: u64, b: u8) -> u64 {
     any_below(x ^ ONES.wrapping_mul(u64::from(b)), 1)
 }
 
-/// Length of the run of bytes at the front of `s` that are neither `"` nor `\\` nor a
-/// control character: the plain content of a JSON string.
-#[inline]
-pub(crate) fn plain_string_run(s: &[u8]) -> usize {
-    run::<false>(s)
-}
-
-/// As [`plain_string_run`], also stopping at non-ASCII bytes (the validator checks
-/// UTF-8 where it meets them, instead of over the whole document first).
-#[inline]
-pub(crate) fn plain_ascii_run(s: &[u8]) -> usize {
-    run::<true>(s)
-}
-
-#[inline]
-fn run<const ASCII: bool>(s: &[u8]) -> usize {
-    let stop = |c: u8| c == b'"' || c == b'\\' || c < 0x20 || (ASCII && c >= 0x80);
-    let mut words = s.chunks_exact(8);
-    let mut at = 0usize;
-    for word in &mut words {
-        let x = u64::from_le_bytes(word.try_into().unwrap_or_default());
-        let mut hits = any_equal(x, b'"') | any_equal(x, b'\\') | any_below(x, 0x20);
-        if ASCII {
-            hits |= x & HIGHS;
-        }
-        if hits != 0 {
-            // Little-endian load: the lowest set bit is the first matching byte.
-            return at + (hits.trailing_zeros() / 8) as usize;
-        }
-        at += 8;
-    }
-    at + words
-        .remainder()
-        .iter()
-        .position(|&c| stop(c))
-        .unwrap_or(words.remainder().len())
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use alloc::vec::Vec;
-
-    fn naive(s: &[u8]) -> usize {
-        s.iter()
-            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-            .unwrap_or(s.len())
-    }
 
     #[test]
     fn masks_are_exact_about_presence_and_the_first_match() {
@@ -101,26 +61,6 @@ mod tests {
                     }
                 }
             }
-        }
-    }
-
-    #[test]
-    fn plain_string_run_matches_a_byte_loop() {
-        let mut next = crate::testutil::xorshift(0x2545_f491_4f6c_dd1d);
-        for _ in 0..50_000 {
-            let state = next();
-            let len = (state % 40) as usize;
-            let mut s: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
-            if len > 0 && state & 0x100 != 0 {
-                let at = ((state >> 16) as usize) % len;
-                s[at] = (state >> 32) as u8;
-            }
-            assert_eq!(plain_string_run(&s), naive(&s), "{s:?}");
-            let ascii = s
-                .iter()
-                .position(|&c| c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c))
-                .unwrap_or(s.len());
-            assert_eq!(plain_ascii_run(&s), ascii, "{s:?}");
         }
     }
 }

@@ -15,9 +15,8 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use xconnauth::{
-    decode_unverified, Discovery, ErrorKind, KeySet, MAX_JWKS_BYTES, MAX_OBJECT_NAMES,
-};
+use xconnauth::dangerous::decode_unverified;
+use xconnauth::{Discovery, ErrorKind, KeySet, MAX_JWKS_BYTES, MAX_OBJECT_NAMES};
 use xconnauth_testkit::b64url;
 use xconnauth_testkit::hostile::{
     discovery_with, few_names, many_names, short_strings, typical_jwks,

@@ -496,7 +496,10 @@ fn unusable_keys_do_not_break_their_set() {
         let e = Base64UrlUnpadded::decode_vec(e).unwrap();
         let key = RsaKey::from_components(&n, &e, Some(kid), None).unwrap();
         let sig = vec![1; key.size()];
-        assert!(!key.verify(Algorithm::RS256, b"x", &sig), "{kid}");
+        assert!(
+            !xconnauth::dangerous::verify_signature(&key, Algorithm::RS256, b"x", &sig),
+            "{kid}"
+        );
     }
 }
 

@@ -1,11 +1,9 @@
 //! Failures inside the library, and the per-thread "last error message" that lets a C
 //! caller log why a call failed (`xca_last_error_message`).
 
-use core::ffi::c_char;
 use std::cell::RefCell;
 use std::fmt::Write as _;
 
-use crate::io::{OutBuf, TooSmall};
 use crate::status::{
     map_error, status_name, xca_status, XCA_BUFFER_TOO_SMALL, XCA_INVALID_CONFIG, XCA_OK,
 };
@@ -152,8 +150,8 @@ fn last_error_text() -> String {
     }
 }
 
-/// A copy of this thread's last error message (for tests).
-#[cfg(test)]
+/// A copy of this thread's last error message, built now if it was kept as data
+/// (empty when none, or while the slot is unavailable during thread teardown).
 pub(crate) fn last_error() -> String {
     last_error_text()
 }
@@ -196,35 +194,20 @@ pub(crate) fn finish_verify(result: Result<(), VerifyFailure>) -> xca_status {
     }
 }
 
-/// Copies the message of the last failed `xca_verifier_new`, `xca_verifier_set_jwks`,
-/// `xca_verify` or `xca_verify_header` call made **on this thread** into `buf`, as
-/// NUL-terminated UTF-8 text such as `"expired: the token has expired"`. It is empty
-/// when the last such call succeeded. Messages never contain token data. This call and
-/// the other helpers (`xca_status_name`, `xca_www_authenticate`, `xca_problem_json`,
-/// ...) do not change it.
-///
-/// Output rules (shared by every text output of this library): `*len` receives the
-/// text length **without** the NUL; the call needs `cap >= *len + 1`. When `cap` is
-/// too small it returns `XCA_BUFFER_TOO_SMALL`, writes the needed text length to
-/// `*len` and leaves `buf` untouched. `buf` may be NULL when `cap` is 0 (a size query).
-/// `len` must not be NULL.
-#[no_mangle]
-pub extern "C" fn xca_last_error_message(
-    buf: *mut c_char,
-    cap: usize,
-    len: *mut usize,
-) -> xca_status {
-    ffi_panic_boundary! {
-        // SAFETY: the caller guarantees `buf` is NULL or writable for `cap` bytes and
-        // `len` is NULL or a writable size_t (the header contract above).
-        let out = match unsafe { OutBuf::new(buf.cast(), cap, len, false) } {
-            Ok(out) => out,
-            Err(f) => return f.status,
-        };
-        let message = last_error_text();
-        match out.write_text(message.as_bytes()) {
-            Ok(()) => XCA_OK,
-            Err(f) => f.status,
-        }
+/// An output that did not fit: what `xca_last_error_message` says about it. Kept as
+/// data (no message is formatted unless asked for).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TooSmall {
+    pub(crate) needed: usize,
+    pub(crate) cap: usize,
+}
+
+impl core::fmt::Display for TooSmall {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "the output needs {} bytes, the buffer holds {}",
+            self.needed, self.cap
+        )
     }
 }

@@ -8,7 +8,7 @@
 use core::ffi::{c_char, CStr};
 use core::ptr;
 
-use crate::error::Failure;
+use crate::error::{Failure, TooSmall};
 use crate::status::{
     XCA_BUFFER_TOO_SMALL, XCA_INVALID_ARGUMENT, XCA_INVALID_UTF8, XCA_NULL_ARGUMENT,
 };
@@ -147,22 +147,5 @@ impl OutBuf {
         // SAFETY: as above, `len` is non-NULL and writable.
         unsafe { self.len.write_unaligned(data.len()) };
         Ok(())
-    }
-}
-
-/// An output that did not fit: what `xca_last_error_message` says about it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct TooSmall {
-    pub(crate) needed: usize,
-    pub(crate) cap: usize,
-}
-
-impl core::fmt::Display for TooSmall {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "the output needs {} bytes, the buffer holds {}",
-            self.needed, self.cap
-        )
     }
 }

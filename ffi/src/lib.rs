@@ -32,12 +32,14 @@ mod verifier;
 
 mod error;
 
+mod message;
+
 mod http;
 
 mod io;
 
-pub use error::xca_last_error_message;
 pub use http::{xca_problem_json, xca_www_authenticate};
+pub use message::xca_last_error_message;
 pub use status::*;
 pub use verifier::{
     xca_verifier, xca_verifier_free, xca_verifier_new, xca_verifier_new_remote,

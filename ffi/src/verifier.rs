@@ -161,12 +161,9 @@ fn resolve_now(now: i64) -> Result<u64, Failure> {
     if let Ok(t) = u64::try_from(now) {
         return Ok(t);
     }
-    // Not `xconnauth::now()`: it maps a clock before 1970 to 0, and at time 0 no token
-    // is ever expired. A broken clock must fail closed.
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .map_err(|_| Failure::new(XCA_CLOCK_ERROR, "the system clock is before 1970"))
+    // A clock before 1970 is `None`, never time 0 (when no token expires): fail closed.
+    xconnauth_core::now()
+        .ok_or_else(|| Failure::new(XCA_CLOCK_ERROR, "the system clock is before 1970"))
 }
 
 /// The handle behind a `const xca_verifier *`.

@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(k.size(), k.bits().div_ceil(8) as usize);
             if !(1..=MAX_MODULUS_BITS).contains(&k.bits()) {
                 let sig = vec![1; k.size()];
-                assert!(Algorithm::ALL.iter().all(|&a| !k.verify(a, b"x", &sig)));
+                assert!(Algorithm::ALL.iter().all(|&a| !xconnauth::dangerous::verify_signature(k, a, b"x", &sig)));
             }
         }
         if let Ok(v) = sample_verifier().with_keys(keys.clone()) {
