@@ -213,7 +213,23 @@ impl Verifier {
         keys.build(policy).map_err(|e| errors::from_config(py, &e))
     }
 
-    pub(crate) fn finish<'py>(
+    /// The one road of every `verify*` method of both verifier classes: the argument's
+    /// octets and the time from Python, `check` with the GIL released, the result as a
+    /// `Claims` or the category's exception.
+    pub(crate) fn run<'py>(
+        py: Python<'py>,
+        input: &Bound<'py, PyAny>,
+        what: &str,
+        now: Option<&Bound<'py, PyAny>>,
+        check: impl FnOnce(&[u8], u64) -> Result<VerifiedToken, xconnauth::Error> + Send,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let octets = convert::token_octets(input, what)?;
+        let now = convert::unix_time(now)?;
+        let result = py.detach(|| check(&octets, now));
+        Self::finish(py, result)
+    }
+
+    fn finish<'py>(
         py: Python<'py>,
         result: Result<VerifiedToken, xconnauth::Error>,
     ) -> PyResult<Bound<'py, PyAny>> {
@@ -294,11 +310,8 @@ impl Verifier {
         token: &Bound<'py, PyAny>,
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let token = convert::token_octets(token, "token")?;
-        let now = convert::unix_time(now)?;
         let verifier = self.inner.load();
-        let result = py.detach(|| verifier.verify(&token, now));
-        Self::finish(py, result)
+        Self::run(py, token, "token", now, |t, now| verifier.verify(t, now))
     }
 
     /// Verifies an ``Authorization`` header value, ``Bearer <token>`` (RFC 6750 §2.1;
@@ -311,11 +324,10 @@ impl Verifier {
         value: &Bound<'py, PyAny>,
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let value = convert::token_octets(value, "value")?;
-        let now = convert::unix_time(now)?;
         let verifier = self.inner.load();
-        let result = py.detach(|| verifier.verify_header_bytes(&value, now));
-        Self::finish(py, result)
+        Self::run(py, value, "value", now, |v, now| {
+            verifier.verify_header_bytes(v, now)
+        })
     }
 
     /// Seconds taken by ``count`` verifications of ``token`` in the core alone (no

@@ -83,10 +83,7 @@ impl RemoteVerifier {
         token: &Bound<'py, PyAny>,
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let token = convert::token_octets(token, "token")?;
-        let now = convert::unix_time(now)?;
-        let result = py.detach(|| self.inner.verify(&token, now));
-        Verifier::finish(py, result)
+        Verifier::run(py, token, "token", now, |t, now| self.inner.verify(t, now))
     }
 
     /// ``verify`` for an ``Authorization`` header value, ``Bearer <token>``.
@@ -97,10 +94,9 @@ impl RemoteVerifier {
         value: &Bound<'py, PyAny>,
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let value = convert::token_octets(value, "value")?;
-        let now = convert::unix_time(now)?;
-        let result = py.detach(|| self.inner.verify_header_bytes(&value, now));
-        Verifier::finish(py, result)
+        Verifier::run(py, value, "value", now, |v, now| {
+            self.inner.verify_header_bytes(v, now)
+        })
     }
 
     /// Verifies with the keys held now, never fetching nor waiting (for an event loop:
@@ -114,10 +110,9 @@ impl RemoteVerifier {
         now: Option<&Bound<'py, PyAny>>,
         header: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let token = convert::token_octets(token, "token")?;
-        let now = convert::unix_time(now)?;
-        let result = py.detach(|| self.cached(&token, now, header));
-        Verifier::finish(py, result)
+        Verifier::run(py, token, "token", now, |t, now| {
+            self.cached(t, now, header)
+        })
     }
 
     /// Fetches every issuer's keys now (ignoring the cooldown, joining a fetch under

@@ -135,6 +135,7 @@ def test_defaults(keys_a: xconnauth.KeySet) -> None:
         "max_rsa_bits": 8192,
         "max_token_bytes": 16384,
         "header_types": None,
+        "cache_entries": 0,
     }
     assert set(p) == set(xconnauth.OPTION_NAMES)
 
