@@ -136,4 +136,5 @@ def validate_options(
     max_rsa_bits: int = 8192,
     max_token_bytes: int = 16384,
     header_types: Optional[_Names] = None,
+    cache_entries: int = 0,
 ) -> None: ...
