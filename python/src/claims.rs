@@ -5,9 +5,8 @@
 //! decoding the whole payload. `xconnauth._claims.Claims` builds the full mapping from
 //! the payload text only when a caller wants more than that.
 
-use std::sync::OnceLock;
-
 use pyo3::exceptions::PyKeyError;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyFrozenSet, PyList, PyString};
@@ -15,60 +14,18 @@ use xconnauth::{JsonStr, Value, VerifiedToken};
 
 /// The verified payload and header of one token (built by ``verify``; wrapped by
 /// ``Claims``). Not public API.
+///
+/// Every accessor reads from the token as verification left it: the core rebuilds the
+/// claims in constant time, and the standard ones (`iss`, `sub`, `typ`, `azp`, `scope`,
+/// the roles) are already located, so a lookup converts just the value asked for.
 #[pyclass(frozen, module = "xconnauth._xconnauth")]
 pub struct Payload {
     token: VerifiedToken,
-    /// The standard claims, read on first use with one walk over the payload (each
-    /// `VerifiedToken::claims()` call validates the payload again).
-    standard: OnceLock<Standard>,
-}
-
-/// The string claims the verifier checked the type of, and `realm_access.roles`.
-struct Standard {
-    strings: Vec<(&'static str, String)>,
-    scopes: Vec<String>,
-    realm_roles: Vec<String>,
 }
 
 impl Payload {
     pub(crate) fn new(token: VerifiedToken) -> Payload {
-        Payload {
-            token,
-            standard: OnceLock::new(),
-        }
-    }
-
-    fn standard(&self) -> &Standard {
-        self.standard.get_or_init(|| {
-            let c = self.token.claims();
-            let owned = |s: JsonStr<'_>| String::from_iter(s.chars());
-            let strings = [
-                ("iss", c.iss()),
-                ("sub", c.sub()),
-                ("typ", c.typ()),
-                ("azp", c.azp()),
-                ("scope", c.scope()),
-            ]
-            .into_iter()
-            .filter_map(|(name, value)| Some((name, owned(value?))))
-            .collect::<Vec<_>>();
-            let scopes = strings
-                .iter()
-                .find(|(name, _)| *name == "scope")
-                .map(|(_, scope)| {
-                    scope
-                        .split(' ')
-                        .filter(|w| !w.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default();
-            Standard {
-                strings,
-                scopes,
-                realm_roles: c.realm_roles().map(owned).collect(),
-            }
-        })
+        Payload { token }
     }
 }
 
@@ -141,10 +98,20 @@ impl Payload {
     /// it is a list or an object (the caller then decodes the whole payload, so that
     /// nested values stay one object per claim); ``KeyError`` when absent.
     fn scalar<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-        if let Some((_, s)) = self.standard().strings.iter().find(|(n, _)| *n == name) {
-            return Ok(PyString::new(py, s).into_any());
+        let c = self.token.claims();
+        // The claims verification typed as strings, found without a walk.
+        let located = match name {
+            "iss" => c.iss(),
+            "sub" => c.sub(),
+            "typ" => c.typ(),
+            "azp" => c.azp(),
+            "scope" => c.scope(),
+            _ => None,
+        };
+        if let Some(s) = located {
+            return Ok(text(py, s).into_any());
         }
-        match self.token.claims().get(name) {
+        match c.get(name) {
             None => Err(PyKeyError::new_err(name.to_owned())),
             Some(Value::Array(_) | Value::Object(_)) => Ok(py.Ellipsis().into_bound(py)),
             Some(v) => value(py, v),
@@ -153,12 +120,25 @@ impl Payload {
 
     /// The words of ``scope``.
     fn scopes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyFrozenSet>> {
-        PyFrozenSet::new(py, &self.standard().scopes)
+        let Some(scope) = self.token.claims().scope() else {
+            return PyFrozenSet::empty(py);
+        };
+        let words = |s: &str| -> Vec<Bound<'py, PyString>> {
+            s.split(' ')
+                .filter(|w| !w.is_empty())
+                .map(|w| PyString::new(py, w))
+                .collect()
+        };
+        match scope.as_str() {
+            Some(plain) => PyFrozenSet::new(py, words(plain)),
+            // Split the unescaped text: an escaped space separates words too.
+            None => PyFrozenSet::new(py, words(&String::from_iter(scope.chars()))),
+        }
     }
 
     /// ``realm_access.roles``.
     fn realm_roles<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyFrozenSet>> {
-        PyFrozenSet::new(py, &self.standard().realm_roles)
+        strings(py, self.token.claims().realm_roles())
     }
 
     /// ``resource_access.<client>.roles``.
@@ -168,5 +148,26 @@ impl Payload {
         client: &str,
     ) -> PyResult<Bound<'py, PyFrozenSet>> {
         strings(py, self.token.claims().client_roles(client))
+    }
+}
+
+/// `Claims.scopes`, called by the property itself: a Python `property` body would add
+/// a Python frame to every read (a tenth of what reading a claim costs).
+#[pyfunction(name = "_claims_scopes")]
+pub(crate) fn claims_scopes<'py>(claims: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = claims.py();
+    match claims.getattr(intern!(py, "_payload"))?.cast::<Payload>() {
+        Ok(payload) => Ok(payload.get().scopes(py)?.into_any()),
+        Err(_) => claims.call_method0(intern!(py, "_scopes_from_data")),
+    }
+}
+
+/// `Claims.realm_roles`, called by the property itself (see [`claims_scopes`]).
+#[pyfunction(name = "_claims_realm_roles")]
+pub(crate) fn claims_realm_roles<'py>(claims: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = claims.py();
+    match claims.getattr(intern!(py, "_payload"))?.cast::<Payload>() {
+        Ok(payload) => Ok(payload.get().realm_roles(py)?.into_any()),
+        Err(_) => claims.call_method0(intern!(py, "_realm_roles_from_data")),
     }
 }

@@ -392,6 +392,20 @@ def test_integers_beyond_the_digit_limit(keys_a: xconnauth.KeySet, key_a: RsaKey
         sys.set_int_max_str_digits(limit)
 
 
+def test_digit_runs_decoded_in_verify_exactly_when_over_640(keys_a: xconnauth.KeySet, key_a: RsaKey) -> None:
+    # verify looks for a digit run longer than 640 (the lowest int digit limit Python
+    # allows) at one byte in 640; every run length around the limit at offsets that put
+    # its ends on either side of those bytes must still be found, or missed, exactly.
+    v = verifier(keys_a)
+    base = json.dumps(access_token_claims(ISS))[:-1]
+    for pad in (0, 1, 2, 317, 638, 639, 640):
+        for length in (639, 640, 641, 642, 1281):
+            text = base + ', "pad": "' + "x" * pad + '", "n": ' + "9" * length + "}"
+            claims = v.verify(_mint_raw(key_a, text), now=1_764_000_000)
+            assert (claims._dict is not None) == (length > 640), (pad, length)
+            assert claims["n"] == int("9" * length)
+
+
 def test_core_timing_hook(keys_a: xconnauth.KeySet, token_a: str, key_a: RsaKey) -> None:
     # Verifier._core_seconds: python/bench/bench.py's same-process reference.
     v = verifier(keys_a)
@@ -526,6 +540,13 @@ def test_claims_mapping(keys_a: xconnauth.KeySet, token_a: str) -> None:
     assert pickle.loads(pickle.dumps(claims)) == claims
     hand = xconnauth.Claims({"a": 1})
     assert hand == {"a": 1} and hand.json is None and hand.header == {}
+    # Claims built from a mapping (pickle, by hand) answer from it, not from a token.
+    rebuilt = pickle.loads(pickle.dumps(claims))
+    assert rebuilt._payload is None
+    assert rebuilt.scopes == claims.scopes and rebuilt.realm_roles == claims.realm_roles
+    hand2 = xconnauth.Claims({"scope": " a  b ", "realm_access": {"roles": ["r", 5]}})
+    assert hand2.scopes == {"a", "b"} and hand2.realm_roles == {"r"}
+    assert xconnauth.Claims({"scope": 3}).scopes == frozenset() == xconnauth.Claims({}).realm_roles
 
 
 # Errors -------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Type stubs for the compiled module ``xconnauth._xconnauth``."""
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union, final
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple, Union, final
 
 from ._claims import Claims
 from ._errors import InvalidToken, KeysUnavailable
@@ -116,6 +116,9 @@ class RemoteVerifier:
 @final
 class _CoreError: ...
 
+# The getters of Claims.scopes and Claims.realm_roles (not public API).
+def _claims_scopes(claims: Claims) -> FrozenSet[str]: ...
+def _claims_realm_roles(claims: Claims) -> FrozenSet[str]: ...
 def www_authenticate(exc: Union[InvalidToken, KeysUnavailable], realm: Optional[str] = None) -> str: ...
 def problem_json(
     exc: Union[InvalidToken, KeysUnavailable], type_uri: Optional[str] = None, instance: Optional[str] = None
