@@ -45,7 +45,7 @@ pub(crate) const HASHED_TAIL: usize = 32;
 pub(crate) struct Entry {
     token: Box<[u8]>,
     /// Decoded header JSON, then decoded payload JSON (the layout of `verify_into`).
-    decoded: Box<[u8]>,
+    decoded: Box<str>,
     header_len: usize,
     alg: Algorithm,
     spans: ClaimSpans,
@@ -55,7 +55,7 @@ pub(crate) struct Entry {
 
 impl Entry {
     /// The decoded header and payload.
-    pub(crate) fn decoded(&self) -> &[u8] {
+    pub(crate) fn decoded(&self) -> &str {
         &self.decoded
     }
     pub(crate) fn header_len(&self) -> usize {
@@ -137,8 +137,8 @@ impl Cache {
     pub(crate) fn insert(
         &self,
         token: &[u8],
-        header: &[u8],
-        payload: &[u8],
+        header: &str,
+        payload: &str,
         alg: Algorithm,
         spans: ClaimSpans,
     ) {
@@ -152,7 +152,7 @@ impl Cache {
         }
         let entry = Entry {
             token: token.into(),
-            decoded: [header, payload].concat().into_boxed_slice(),
+            decoded: [header, payload].concat().into_boxed_str(),
             header_len: header.len(),
             alg,
             spans,
@@ -200,10 +200,11 @@ impl Cache {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use alloc::string::String;
     use alloc::{format, vec::Vec};
 
     /// What verifying the sample token produced, to store under other keys.
-    fn sample() -> (Vec<u8>, Vec<u8>, ClaimSpans) {
+    fn sample() -> (String, String, ClaimSpans) {
         let jwks = include_bytes!("../../examples/keycloak/jwks.json");
         let policy = include_bytes!("../../examples/keycloak/policy.json");
         let token = include_str!("../../examples/keycloak/token.jwt").trim();
@@ -217,11 +218,7 @@ mod tests {
             .verify_into(token.as_bytes(), 1_764_000_000, &mut buf)
             .unwrap();
         let spans = ClaimSpans::of(ok.payload_json().as_bytes(), &ok.claims());
-        (
-            ok.header_json().as_bytes().to_vec(),
-            ok.payload_json().as_bytes().to_vec(),
-            spans,
-        )
+        (ok.header_json().into(), ok.payload_json().into(), spans)
     }
 
     /// 100 000 distinct tokens: the entries never exceed the slots, the bytes never

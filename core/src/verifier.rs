@@ -348,9 +348,10 @@ impl<'b> Verified<'b> {
 /// A token that passed every check, owning its decoded header and payload.
 #[derive(Clone, Debug)]
 pub struct VerifiedToken {
-    buf: Vec<u8>,
+    /// The decoded header JSON, then the decoded payload JSON: text checked once, so
+    /// the accessors slice it without validating UTF-8 again.
+    text: String,
     header_len: usize,
-    payload_len: usize,
     alg: Algorithm,
     /// What reading the claims learned (parse once: the accessors rebuild from it).
     spans: ClaimSpans,
@@ -360,34 +361,31 @@ impl VerifiedToken {
     /// The decoded header JSON.
     #[must_use]
     pub fn header_json(&self) -> &str {
-        let bytes = self.buf.get(..self.header_len).unwrap_or_default();
-        core::str::from_utf8(bytes).unwrap_or_default()
+        self.text.get(..self.header_len).unwrap_or_default()
     }
 
     /// The decoded payload JSON, exactly as signed (a standard JSON parser reads the
     /// same claims from it).
     #[must_use]
     pub fn payload_json(&self) -> &str {
-        let end = self.header_len + self.payload_len;
-        let bytes = self.buf.get(self.header_len..end).unwrap_or_default();
-        core::str::from_utf8(bytes).unwrap_or_default()
+        self.text.get(self.header_len..).unwrap_or_default()
     }
 
     /// The header. Constant time: the JSON was validated during verification and is
     /// not parsed again.
     #[must_use]
     pub fn header(&self) -> Header<'_> {
-        let bytes = self.buf.get(..self.header_len).unwrap_or_default();
-        Header::new(Object::from_validated(bytes), self.alg)
+        Header::new(
+            Object::from_validated(self.header_json().as_bytes()),
+            self.alg,
+        )
     }
 
     /// The claims. Constant time: rebuilt from what verification read, without running
     /// the JSON validator again.
     #[must_use]
     pub fn claims(&self) -> Claims<'_> {
-        let end = self.header_len + self.payload_len;
-        let payload = self.buf.get(self.header_len..end).unwrap_or_default();
-        self.spans.claims(payload)
+        self.spans.claims(self.payload_json().as_bytes())
     }
 }
 
@@ -552,21 +550,32 @@ impl Verifier {
     /// The first failed check, in DESIGN §3 order.
     pub fn verify(&self, token: &[u8], now: u64) -> Result<VerifiedToken, Error> {
         self.check_size(token)?;
+        #[cfg(feature = "std")]
+        if let Some(hit) = self.cache.as_ref().and_then(|c| c.get(token)) {
+            if let Some(entry) = hit.as_ref() {
+                // Straight from the entry's text: no copy through a byte buffer that
+                // would need its UTF-8 checked again.
+                let spans = *entry.spans();
+                check_times(spans.exp, spans.nbf, spans.iat, now, self.policy.leeway)?;
+                return Ok(VerifiedToken {
+                    text: String::from(entry.decoded()),
+                    header_len: entry.header_len(),
+                    alg: entry.alg(),
+                    spans,
+                });
+            }
+        }
         let mut buf = vec![0u8; token.len()];
         let v = self.verify_into(token, now, &mut buf)?;
-        let header_len = v.header_json().len();
-        let payload_len = v.payload_json().len();
-        let alg = v.header().alg();
-        let spans = ClaimSpans::of(v.payload_json().as_bytes(), &v.claims());
-        // verify_into decodes the header to the front of the buffer and the payload
-        // right after it.
-        buf.truncate(header_len + payload_len);
+        let (header, payload) = (v.header_json(), v.payload_json());
+        let mut text = String::with_capacity(header.len() + payload.len());
+        text.push_str(header);
+        text.push_str(payload);
         Ok(VerifiedToken {
-            buf,
-            header_len,
-            payload_len,
-            alg,
-            spans,
+            text,
+            header_len: header.len(),
+            alg: v.header().alg(),
+            spans: ClaimSpans::of(payload.as_bytes(), &v.claims()),
         })
     }
 
@@ -661,17 +670,19 @@ impl Verifier {
         let claims = Claims::parse_json(payload_bytes, "the payload is not a JSON object", room)?;
         // 8. claims
         self.check_claims_with_key(&claims, now, Some(set))?;
+        // Both were validated as UTF-8 JSON above.
+        let header_json = core::str::from_utf8(header_bytes).unwrap_or_default();
+        let payload_json = core::str::from_utf8(payload_bytes).unwrap_or_default();
         #[cfg(feature = "std")]
         if let Some(cache) = &self.cache {
             let spans = ClaimSpans::of(payload_bytes, &claims);
-            cache.insert(token, header_bytes, payload_bytes, alg, spans);
+            cache.insert(token, header_json, payload_json, alg, spans);
         }
         Ok(Verified {
             header: Header::new(header, alg),
             claims,
-            // Both were validated as UTF-8 JSON above.
-            header_json: core::str::from_utf8(header_bytes).unwrap_or_default(),
-            payload_json: core::str::from_utf8(payload_bytes).unwrap_or_default(),
+            header_json,
+            payload_json,
         })
     }
 
@@ -696,7 +707,7 @@ impl Verifier {
                 "the verify buffer is smaller than the token",
             ));
         };
-        out.copy_from_slice(decoded);
+        out.copy_from_slice(decoded.as_bytes());
         let out: &'b [u8] = out;
         let (header, payload) = out.split_at(entry.header_len().min(out.len()));
         Ok(Verified {
