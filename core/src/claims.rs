@@ -385,6 +385,13 @@ impl<'a> Claims<'a> {
         self.scope.is_some_and(|s| s.has_word(name))
     }
 
+    /// The JSON text of `realm_access.roles` (an array, checked when the claims were
+    /// read), for callers that keep something derived from it keyed by its text.
+    #[must_use]
+    pub fn realm_roles_json(&self) -> Option<&'a str> {
+        self.realm_roles.map(|a| a.as_json())
+    }
+
     /// `realm_access.roles`.
     pub fn realm_roles(&self) -> impl Iterator<Item = JsonStr<'a>> + 'a {
         self.realm_roles

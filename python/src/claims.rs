@@ -6,6 +6,9 @@
 //! the payload text only when a caller wants more than that.
 
 use pyo3::exceptions::PyKeyError;
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -72,6 +75,73 @@ fn value<'py>(py: Python<'py>, v: Value<'_>) -> PyResult<Bound<'py, PyAny>> {
     })
 }
 
+/// What a shared set was built from.
+#[derive(Clone, Copy)]
+enum Kind {
+    Scope,
+    RealmRoles,
+}
+
+/// Sets kept at most per kind (then that kind's are dropped and it starts again).
+const SHARED_SETS: usize = 256;
+/// Longer texts are converted every time, never kept.
+const SHARED_SET_TEXT: usize = 1024;
+
+type SetMap = HashMap<Box<str>, Py<PyFrozenSet>>;
+
+#[derive(Default)]
+struct SharedSets {
+    scope: SetMap,
+    realm_roles: SetMap,
+}
+
+impl SharedSets {
+    fn of(&mut self, kind: Kind) -> &mut SetMap {
+        match kind {
+            Kind::Scope => &mut self.scope,
+            Kind::RealmRoles => &mut self.realm_roles,
+        }
+    }
+}
+
+/// The frozenset for `raw` (a `scope` string's JSON text, or a roles array's), built by
+/// `build` once and then shared: tokens of one realm carry the same few scope strings and
+/// role lists, and a frozenset of strings is immutable, so every `Claims` may hold the
+/// same one. Building it was most of what reading `scopes` or `realm_roles` cost.
+fn shared_set<'py>(
+    py: Python<'py>,
+    kind: Kind,
+    raw: &str,
+    build: impl FnOnce() -> PyResult<Bound<'py, PyFrozenSet>>,
+) -> PyResult<Bound<'py, PyFrozenSet>> {
+    static SETS: Mutex<Option<SharedSets>> = Mutex::new(None);
+    if raw.len() > SHARED_SET_TEXT {
+        return build();
+    }
+    {
+        // Only a lookup under the lock: building or dropping Python objects there could
+        // run a collection, and with it code that verifies and comes back here.
+        let mut sets = SETS.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(set) = sets
+            .get_or_insert_with(SharedSets::default)
+            .of(kind)
+            .get(raw)
+        {
+            return Ok(set.bind(py).clone());
+        }
+    }
+    let set = build()?;
+    let dropped = {
+        let mut sets = SETS.lock().unwrap_or_else(PoisonError::into_inner);
+        let map = sets.get_or_insert_with(SharedSets::default).of(kind);
+        let dropped = (map.len() >= SHARED_SETS).then(|| std::mem::take(map));
+        map.insert(raw.into(), set.clone().unbind());
+        dropped
+    };
+    drop(dropped);
+    Ok(set)
+}
+
 fn strings<'py, 'a>(
     py: Python<'py>,
     items: impl Iterator<Item = JsonStr<'a>>,
@@ -123,22 +193,28 @@ impl Payload {
         let Some(scope) = self.token.claims().scope() else {
             return PyFrozenSet::empty(py);
         };
-        let words = |s: &str| -> Vec<Bound<'py, PyString>> {
-            s.split(' ')
-                .filter(|w| !w.is_empty())
-                .map(|w| PyString::new(py, w))
-                .collect()
-        };
-        match scope.as_str() {
-            Some(plain) => PyFrozenSet::new(py, words(plain)),
-            // Split the unescaped text: an escaped space separates words too.
-            None => PyFrozenSet::new(py, words(&String::from_iter(scope.chars()))),
-        }
+        shared_set(py, Kind::Scope, scope.raw(), || {
+            let words = |s: &str| -> Vec<Bound<'py, PyString>> {
+                s.split(' ')
+                    .filter(|w| !w.is_empty())
+                    .map(|w| PyString::new(py, w))
+                    .collect()
+            };
+            match scope.as_str() {
+                Some(plain) => PyFrozenSet::new(py, words(plain)),
+                // Split the unescaped text: an escaped space separates words too.
+                None => PyFrozenSet::new(py, words(&String::from_iter(scope.chars()))),
+            }
+        })
     }
 
     /// ``realm_access.roles``.
     fn realm_roles<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyFrozenSet>> {
-        strings(py, self.token.claims().realm_roles())
+        let c = self.token.claims();
+        match c.realm_roles_json() {
+            Some(raw) => shared_set(py, Kind::RealmRoles, raw, || strings(py, c.realm_roles())),
+            None => PyFrozenSet::empty(py),
+        }
     }
 
     /// ``resource_access.<client>.roles``.

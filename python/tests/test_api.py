@@ -406,6 +406,30 @@ def test_digit_runs_decoded_in_verify_exactly_when_over_640(keys_a: xconnauth.Ke
             assert claims["n"] == int("9" * length)
 
 
+def test_scope_and_role_sets_are_shared_only_between_equal_texts(keys_a: xconnauth.KeySet, key_a: RsaKey) -> None:
+    # The compiled module keeps the frozensets of scope strings and role lists it built,
+    # by their JSON text: equal texts share one set, other texts never see it, past the
+    # 256 kept per kind (the cache starts again) and beyond the 1 KiB text limit.
+    v = verifier(keys_a)
+    base = {k: c for k, c in access_token_claims(ISS).items() if k not in ("scope", "realm_access")}
+
+    def mint(scope: str, roles: "list[str]") -> xconnauth.Claims:
+        text = json.dumps({**base, "scope": scope, "realm_access": {"roles": roles}})
+        return v.verify(_mint_raw(key_a, text), now=1_764_000_000)
+
+    long_role = "r" * 2000
+    cases = [(f"openid s{n % 300}", [f"role{n % 300}", "user"]) for n in range(700)]
+    cases += [("a " * 600, [long_role]), ("a " * 600, [long_role, "x"])]
+    for scope, roles in cases:
+        claims = mint(scope, roles)
+        assert claims.scopes == frozenset(scope.split()), scope
+        assert claims.realm_roles == frozenset(roles), roles
+    first, again = mint("openid s1", ["role1", "user"]), mint("openid s1", ["role1", "user"])
+    assert first.scopes is again.scopes and first.realm_roles is again.realm_roles
+    other = mint("openid s1", ["user", "role1"])
+    assert other.realm_roles == first.realm_roles and other.realm_roles is not first.realm_roles
+
+
 def test_core_timing_hook(keys_a: xconnauth.KeySet, token_a: str, key_a: RsaKey) -> None:
     # Verifier._core_seconds: python/bench/bench.py's same-process reference.
     v = verifier(keys_a)
