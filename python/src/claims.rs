@@ -227,23 +227,31 @@ impl Payload {
     }
 }
 
-/// `Claims.scopes`, called by the property itself: a Python `property` body would add
-/// a Python frame to every read (a tenth of what reading a claim costs).
-#[pyfunction(name = "_claims_scopes")]
-pub(crate) fn claims_scopes<'py>(claims: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+/// A `Claims` property read from its verified token, or for claims built from a
+/// mapping by the Python method `fallback`. The properties call this directly: a Python
+/// `property` body would add a Python frame to every read.
+fn property<'py>(
+    claims: &Bound<'py, PyAny>,
+    read: impl FnOnce(&Payload, Python<'py>) -> PyResult<Bound<'py, PyFrozenSet>>,
+    fallback: &Bound<'py, PyString>,
+) -> PyResult<Bound<'py, PyAny>> {
     let py = claims.py();
     match claims.getattr(intern!(py, "_payload"))?.cast::<Payload>() {
-        Ok(payload) => Ok(payload.get().scopes(py)?.into_any()),
-        Err(_) => claims.call_method0(intern!(py, "_scopes_from_data")),
+        Ok(payload) => Ok(read(payload.get(), py)?.into_any()),
+        Err(_) => claims.call_method0(fallback),
     }
 }
 
-/// `Claims.realm_roles`, called by the property itself (see [`claims_scopes`]).
+/// `Claims.scopes`.
+#[pyfunction(name = "_claims_scopes")]
+pub(crate) fn claims_scopes<'py>(claims: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let fallback = intern!(claims.py(), "_scopes_from_data");
+    property(claims, Payload::scopes, fallback)
+}
+
+/// `Claims.realm_roles`.
 #[pyfunction(name = "_claims_realm_roles")]
 pub(crate) fn claims_realm_roles<'py>(claims: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let py = claims.py();
-    match claims.getattr(intern!(py, "_payload"))?.cast::<Payload>() {
-        Ok(payload) => Ok(payload.get().realm_roles(py)?.into_any()),
-        Err(_) => claims.call_method0(intern!(py, "_realm_roles_from_data")),
-    }
+    let fallback = intern!(claims.py(), "_realm_roles_from_data");
+    property(claims, Payload::realm_roles, fallback)
 }
